@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what is needed, then builds and runs every test twice: an optimised build, and an
+# AddressSanitizer + UndefinedBehaviorSanitizer build. Also checks formatting.
+# PEERCHAT_SKIP_ASAN=1 skips the sanitizer pass (quicker local runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+start=$(date +%s)
+
+echo "== clang-format check"
+git ls-files -- '*.cpp' '*.hpp' | xargs -r clang-format --dry-run --Werror
+
+echo "== release build and tests"
+cmake --preset release
+cmake --build --preset release
+ctest --preset release
+
+if [ "${PEERCHAT_SKIP_ASAN:-0}" != 1 ]; then
+  echo "== ASan + UBSan build and tests"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  cmake --preset asan
+  cmake --build --preset asan
+  ctest --preset asan
+fi
+echo "== all tests passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,118 @@
+// session: the per-connection protocol state machine. It does no I/O: bytes go in through
+// prepare_read/commit_read, bytes come out through take_output, time comes from a Clock. That
+// keeps it testable back to back in memory; session/connection.hpp puts it on a TLS socket.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "session/credit.hpp"
+#include "util/clock.hpp"
+#include "util/random.hpp"
+#include "wire/frame.hpp"
+#include "wire/messages.hpp"
+
+namespace peerchat::session {
+
+struct ProtocolConfig {
+  std::string name;             // our display name, sent in HELLO
+  std::uint16_t listen_port = 0;
+  std::uint32_t receive_window = 512;  // CHAT frames the peer may have in flight to us
+  Clock::Duration handshake_timeout = std::chrono::seconds(10);
+  Clock::Duration keepalive_interval = std::chrono::seconds(30);
+  Clock::Duration dead_after = std::chrono::seconds(90);
+};
+
+enum class State { awaiting_hello, open, closed };
+std::string_view to_string(State state);
+
+// Why a session ended. `code` is the stable machine-readable reason used in events.
+struct CloseReason {
+  std::string code;     // "quit", "shutdown", "timeout", "protocol_error", "connection_lost", ...
+  std::string message;  // for people
+  bool by_peer = false;  // the peer sent BYE (or vanished) rather than us deciding
+};
+
+class ProtocolListener {
+ public:
+  virtual ~ProtocolListener() = default;
+  // The peer's HELLO was accepted; the session is open and chat may flow.
+  virtual void on_hello(const wire::Hello& hello) = 0;
+  // A CHAT within credit. Call Protocol::acknowledge once it is stored.
+  virtual void on_chat(wire::Chat&& chat) = 0;
+  // The peer has stored every CHAT we sent with seq <= `seq`.
+  virtual void on_ack(std::uint64_t seq) = 0;
+  // The peer granted more credit.
+  virtual void on_credit() = 0;
+  // Called exactly once. Pending output (a BYE) should still be written before closing.
+  virtual void on_close(const CloseReason& reason) = 0;
+};
+
+class Protocol {
+ public:
+  Protocol(ProtocolConfig config, const Clock& clock, Random& random, ProtocolListener& listener);
+
+  // Queues our HELLO and starts the handshake deadline.
+  void start();
+
+  // Incoming bytes: write into prepare_read(), then commit_read(n), then process().
+  std::span<std::uint8_t> prepare_read(std::size_t size) { return decoder_.prepare(size); }
+  void commit_read(std::size_t size);
+  void process();
+
+  bool can_send_chat() const { return state_ == State::open && send_window_.can_send(); }
+  std::uint64_t send_credit() const { return send_window_.available(); }
+  // Queues a CHAT; the caller checked can_send_chat().
+  void send_chat(const wire::Chat& chat);
+
+  // `messages` received CHATs are stored, up to and including `seq`. ACK and CREDIT are
+  // coalesced and go out at the next flush() (process() flushes at its end).
+  void acknowledge(std::uint64_t seq, std::uint32_t messages);
+  void flush();
+
+  // Sends BYE ahead of anything still queued and ends the session.
+  void close(wire::ByeReason reason, std::string message);
+  // The transport failed or the peer hung up without BYE.
+  void on_transport_closed(std::string message);
+
+  // Keepalive and deadlines. Returns when it next needs to run.
+  Clock::TimePoint on_timer();
+
+  bool has_output() const { return !output_.empty(); }
+  // Swaps queued output into `into` (whose old contents are discarded, capacity reused).
+  void take_output(wire::Bytes& into);
+
+  State state() const { return state_; }
+  const wire::Hello& peer_hello() const { return peer_hello_; }
+
+ private:
+  void dispatch(const wire::FrameView& frame);
+  void on_hello_frame(std::span<const std::uint8_t> payload);
+  void on_open_frame(const wire::FrameView& frame);
+  void fail(wire::ByeReason reason, std::string message);
+  void finish(CloseReason reason);
+  void note_output() { last_sent_ = clock_.now(); }
+
+  ProtocolConfig config_;
+  const Clock& clock_;
+  Random& random_;
+  ProtocolListener& listener_;
+
+  State state_ = State::awaiting_hello;
+  wire::FrameDecoder decoder_;
+  wire::Bytes output_;
+  wire::Hello peer_hello_;
+  SendWindow send_window_;
+  ReceiveWindow receive_window_;
+
+  std::uint64_t ack_due_ = 0;  // highest stored seq not yet acknowledged; 0 when none
+  Clock::TimePoint started_{};
+  Clock::TimePoint last_received_{};
+  Clock::TimePoint last_sent_{};
+  std::uint64_t ping_nonce_ = 0;
+};
+
+}  // namespace peerchat::session

@@ -1,0 +1,201 @@
+#include "wire/messages.hpp"
+
+#include <fmt/format.h>
+
+#include "wire/errors.hpp"
+#include "wire/frame.hpp"
+#include "wire/utf8.hpp"
+
+namespace peerchat::wire {
+namespace {
+
+constexpr std::size_t kChatFixedBytes = 16 + 8 + 8;
+
+Error field_error(Errc code, std::string_view frame, std::string_view detail) {
+  return make_error(code, fmt::format("{}: {}", frame, detail));
+}
+
+// Common tail check: the reader consumed exactly the payload.
+Result<void> finish(const Reader& reader, std::string_view frame) {
+  if (reader.failed()) return field_error(Errc::truncated, frame, "payload is too short");
+  if (reader.remaining() != 0) {
+    return field_error(Errc::trailing_bytes, frame,
+                       fmt::format("{} unexpected bytes after the last field", reader.remaining()));
+  }
+  return {};
+}
+
+template <class T>
+Result<T> with_u64(std::span<const std::uint8_t> payload, std::string_view frame) {
+  Reader reader(payload);
+  T message;
+  message.nonce = reader.u64();
+  if (auto done = finish(reader, frame); !done) return done.error();
+  return message;
+}
+
+}  // namespace
+
+std::string to_hex(const MessageId& id) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(id.size() * 2);
+  for (auto byte : id) {
+    hex.push_back(kDigits[byte >> 4]);
+    hex.push_back(kDigits[byte & 0x0F]);
+  }
+  return hex;
+}
+
+std::string_view to_string(ByeReason reason) {
+  switch (reason) {
+    case ByeReason::quit: return "quit";
+    case ByeReason::shutdown: return "shutdown";
+    case ByeReason::duplicate: return "duplicate";
+    case ByeReason::protocol_error: return "protocol_error";
+    case ByeReason::version_mismatch: return "version_mismatch";
+    case ByeReason::timeout: return "timeout";
+    case ByeReason::self_connection: return "self_connection";
+    case ByeReason::identity_mismatch: return "identity_mismatch";
+    case ByeReason::overloaded: return "overloaded";
+  }
+  return "other";
+}
+
+Result<void> check_text(std::string_view text) {
+  if (text.size() > kMaxTextBytes) {
+    return make_error(Errc::text_too_long, fmt::format("text is {} bytes; the limit is {} bytes",
+                                                       text.size(), kMaxTextBytes));
+  }
+  if (!is_valid_utf8(text)) return make_error(Errc::invalid_utf8, "text is not valid UTF-8");
+  return {};
+}
+
+Result<void> check_name(std::string_view name) {
+  if (name.empty()) return make_error(Errc::bad_field, "display name is empty");
+  if (name.size() > kMaxNameBytes) {
+    return make_error(Errc::name_too_long, fmt::format("display name is {} bytes; the limit is {}",
+                                                       name.size(), kMaxNameBytes));
+  }
+  if (!is_valid_utf8(name)) return make_error(Errc::invalid_utf8, "display name is not UTF-8");
+  return {};
+}
+
+void encode(Bytes& out, const Hello& hello) {
+  append_header(out, FrameType::hello, 2 + 2 + 4 + 1 + hello.name.size());
+  put_u16(out, hello.version);
+  put_u16(out, hello.listen_port);
+  put_u32(out, hello.capabilities);
+  put_u8(out, static_cast<std::uint8_t>(hello.name.size()));
+  put_text(out, hello.name);
+}
+
+void encode(Bytes& out, const Credit& credit) {
+  append_header(out, FrameType::credit, 4);
+  put_u32(out, credit.grant);
+}
+
+void encode(Bytes& out, const Chat& chat) {
+  append_header(out, FrameType::chat, kChatFixedBytes + chat.text.size());
+  put_bytes(out, chat.id);
+  put_u64(out, chat.seq);
+  put_u64(out, static_cast<std::uint64_t>(chat.timestamp_ms));
+  put_text(out, chat.text);
+}
+
+void encode(Bytes& out, const Ack& ack) {
+  append_header(out, FrameType::ack, 8);
+  put_u64(out, ack.seq);
+}
+
+void encode(Bytes& out, const Bye& bye) {
+  const std::string_view message =
+      std::string_view(bye.message).substr(0, kMaxByeMessageBytes);
+  append_header(out, FrameType::bye, 1 + 2 + message.size());
+  put_u8(out, static_cast<std::uint8_t>(bye.reason));
+  put_u16(out, static_cast<std::uint16_t>(message.size()));
+  put_text(out, message);
+}
+
+void encode(Bytes& out, const Ping& ping) {
+  append_header(out, FrameType::ping, 8);
+  put_u64(out, ping.nonce);
+}
+
+void encode(Bytes& out, const Pong& pong) {
+  append_header(out, FrameType::pong, 8);
+  put_u64(out, pong.nonce);
+}
+
+Result<Hello> decode_hello(std::span<const std::uint8_t> payload) {
+  Reader reader(payload);
+  Hello hello;
+  hello.version = reader.u16();
+  hello.listen_port = reader.u16();
+  hello.capabilities = reader.u32();
+  const std::uint8_t name_length = reader.u8();
+  hello.name = reader.text(name_length);
+  if (auto done = finish(reader, "HELLO"); !done) return done.error();
+  if (auto name_ok = check_name(hello.name); !name_ok) {
+    return field_error(static_cast<Errc>(name_ok.error().code.value()), "HELLO",
+                       name_ok.error().message);
+  }
+  return hello;
+}
+
+Result<Credit> decode_credit(std::span<const std::uint8_t> payload) {
+  Reader reader(payload);
+  Credit credit{reader.u32()};
+  if (auto done = finish(reader, "CREDIT"); !done) return done.error();
+  if (credit.grant == 0) return field_error(Errc::bad_field, "CREDIT", "grant of zero");
+  return credit;
+}
+
+Result<Chat> decode_chat(std::span<const std::uint8_t> payload) {
+  if (payload.size() < kChatFixedBytes) {
+    return field_error(Errc::truncated, "CHAT", "payload is too short");
+  }
+  Reader reader(payload);
+  Chat chat;
+  reader.copy(chat.id);
+  chat.seq = reader.u64();
+  chat.timestamp_ms = static_cast<std::int64_t>(reader.u64());
+  chat.text = reader.rest();
+  if (chat.seq == 0) return field_error(Errc::bad_field, "CHAT", "sequence number 0");
+  if (auto text_ok = check_text(chat.text); !text_ok) {
+    return field_error(static_cast<Errc>(text_ok.error().code.value()), "CHAT",
+                       text_ok.error().message);
+  }
+  return chat;
+}
+
+Result<Ack> decode_ack(std::span<const std::uint8_t> payload) {
+  Reader reader(payload);
+  Ack ack{reader.u64()};
+  if (auto done = finish(reader, "ACK"); !done) return done.error();
+  return ack;
+}
+
+Result<Bye> decode_bye(std::span<const std::uint8_t> payload) {
+  Reader reader(payload);
+  Bye bye;
+  bye.reason = static_cast<ByeReason>(reader.u8());
+  const std::uint16_t length = reader.u16();
+  bye.message = reader.text(length);
+  if (auto done = finish(reader, "BYE"); !done) return done.error();
+  if (length > kMaxByeMessageBytes) {
+    return field_error(Errc::text_too_long, "BYE", "reason text longer than 1024 bytes");
+  }
+  if (!is_valid_utf8(bye.message)) return field_error(Errc::invalid_utf8, "BYE", "reason text");
+  return bye;
+}
+
+Result<Ping> decode_ping(std::span<const std::uint8_t> payload) {
+  return with_u64<Ping>(payload, "PING");
+}
+
+Result<Pong> decode_pong(std::span<const std::uint8_t> payload) {
+  return with_u64<Pong>(payload, "PONG");
+}
+
+}  // namespace peerchat::wire
