@@ -1,0 +1,36 @@
+// cli: the three things the peerchat executable does: run a peer, send one message, print an ID.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace peerchat::cli {
+
+struct CommonOptions {
+  std::string name;      // empty: the stored name, else $USER
+  std::string data_dir;  // empty: the default for the name
+  bool json = false;
+  bool verbose = false;
+  int handshake_timeout_s = 10;
+  int keepalive_s = 30;
+};
+
+struct PeerOptions {
+  CommonOptions common;
+  std::uint16_t port = 7001;
+  std::vector<std::string> connect;
+};
+
+struct SendOptions {
+  CommonOptions common;
+  std::string to;
+  std::string text;
+  int timeout_s = 30;
+};
+
+int run_peer(const PeerOptions& options);
+int run_send(const SendOptions& options);
+int run_id(const CommonOptions& options);
+
+}  // namespace peerchat::cli

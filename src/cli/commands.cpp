@@ -1,0 +1,94 @@
+#include "cli/commands.hpp"
+
+#include <fmt/format.h>
+
+namespace peerchat::cli {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+
+// Splits "word rest of line" at the first run of spaces.
+std::pair<std::string_view, std::string_view> split_word(std::string_view text) {
+  text = trim(text);
+  const auto space = text.find_first_of(" \t");
+  if (space == std::string_view::npos) return {text, {}};
+  return {text.substr(0, space), trim(text.substr(space))};
+}
+
+}  // namespace
+
+std::string_view command_help() {
+  return "Commands:\n"
+         "  /connect HOST:PORT      connect to a peer (IPv6: [ADDR]:PORT; hostnames work)\n"
+         "  /connect ID@HOST:PORT   connect only if the peer has that peer ID\n"
+         "  /peers                  list connected peers with their fingerprints\n"
+         "  /msg PEER TEXT          send TEXT to PEER (display name, peer ID or ID prefix)\n"
+         "  /query PEER             send plain lines to PEER from now on (/query alone: stop)\n"
+         "  /quit                   say goodbye to every peer and exit\n"
+         "  /help                   this text\n"
+         "A plain line goes to the /query peer, or to the only connected peer.\n";
+}
+
+CommandInterpreter::CommandInterpreter(node::Node& node, Hooks hooks)
+    : node_(node), hooks_(std::move(hooks)) {}
+
+void CommandInterpreter::handle_line(std::string_view raw) {
+  std::string_view line = raw;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (trim(line).empty()) return;
+  if (line.front() != '/') return send_plain(line);
+
+  auto [command, rest] = split_word(line);
+  if (command == "/connect") {
+    if (rest.empty()) {
+      return node_.report_error("usage", "usage: /connect HOST:PORT or /connect ID@HOST:PORT");
+    }
+    node_.connect(rest);
+  } else if (command == "/peers") {
+    node_.list_peers();
+  } else if (command == "/msg") {
+    auto [peer, text] = split_word(rest);
+    if (peer.empty() || text.empty()) return node_.report_error("usage", "usage: /msg PEER TEXT");
+    node_.send_message(peer, std::string(text));
+  } else if (command == "/query") {
+    if (rest.empty()) {
+      query_.reset();
+      if (hooks_.query) hooks_.query(std::nullopt, "");
+      return;
+    }
+    if (auto peer = node_.resolve_peer(rest)) {
+      query_ = peer;
+      if (hooks_.query) hooks_.query(query_, node_.display_name(*peer));
+    }
+  } else if (command == "/quit" || command == "/exit") {
+    if (hooks_.quit) hooks_.quit();
+  } else if (command == "/help") {
+    if (hooks_.show_help) hooks_.show_help(command_help());
+  } else {
+    node_.report_error("unknown_command",
+                       fmt::format("unknown command '{}'; /help lists the commands", command));
+  }
+}
+
+void CommandInterpreter::send_plain(std::string_view text) {
+  if (query_) {
+    node_.send_message(query_->compact(), std::string(text));
+    return;
+  }
+  const auto connected = node_.connected_peers();
+  if (connected.size() == 1) {
+    node_.send_message(connected.front().compact(), std::string(text));
+    return;
+  }
+  node_.report_error(
+      "usage", connected.empty()
+                   ? "nobody is connected; /connect HOST:PORT first"
+                   : "several peers are connected; use /msg PEER TEXT or pick one with /query PEER");
+}
+
+}  // namespace peerchat::cli

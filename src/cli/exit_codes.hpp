@@ -1,0 +1,28 @@
+// cli: the process exit codes, a public contract (documented in --help and the README).
+#pragma once
+
+namespace peerchat::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitRuntime = 1,        // unexpected failure at run time
+  kExitUsage = 2,          // bad command line
+  kExitDataDir = 3,        // data dir in use by another process, or unusable (identity, store)
+  kExitListen = 4,         // cannot listen (port in use, permission)
+  kExitConnect = 5,        // send: cannot reach the peer (refused, timeout, unknown host)
+  kExitAuthentication = 6,  // send: TLS failed or the peer is not who was expected
+  kExitNotDelivered = 7,   // send: connected, but the message was not acknowledged
+};
+
+inline constexpr const char* kExitCodeHelp =
+    "Exit codes:\n"
+    "  0  success (send: the peer acknowledged the message)\n"
+    "  1  unexpected run-time failure\n"
+    "  2  bad command line\n"
+    "  3  data dir in use by another peerchat process, or unusable\n"
+    "  4  cannot listen on the port (in use, or no permission)\n"
+    "  5  send: cannot reach the peer (connection refused, timeout, unknown host)\n"
+    "  6  send: TLS handshake failed, or the peer's identity is not the expected one\n"
+    "  7  send: connected, but the message was not acknowledged\n";
+
+}  // namespace peerchat::cli

@@ -1,0 +1,67 @@
+#include "cli/startup.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "cli/exit_codes.hpp"
+#include "wire/messages.hpp"
+
+namespace peerchat::cli {
+
+void setup_logging(bool verbose, bool quiet_info) {
+  auto logger = spdlog::stderr_logger_st("peerchat");
+  logger->set_pattern("peerchat: %l: %v");
+  logger->set_level(verbose      ? spdlog::level::debug
+                    : quiet_info ? spdlog::level::warn
+                                 : spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+std::string fallback_name() {
+  const char* user = std::getenv("USER");
+  if (user != nullptr && *user != '\0') return user;
+  return "peer";
+}
+
+Result<Profile> open_profile(const CommonOptions& options, int* exit_code) {
+  *exit_code = kExitDataDir;
+  Profile profile;
+  const std::string dir_name = options.name.empty() ? fallback_name() : options.name;
+  profile.dir = options.data_dir.empty() ? store::default_data_dir(dir_name)
+                                         : std::filesystem::path(options.data_dir);
+  auto lock = store::DataDirLock::acquire(profile.dir);
+  if (!lock) return lock.error();
+  profile.lock.emplace(std::move(lock.value()));
+
+  auto identity = tls::Identity::load_or_create(profile.dir);
+  if (!identity) return identity.error();
+  profile.identity.emplace(std::move(identity.value()));
+
+  auto opened = store::Store::open(profile.dir / "peerchat.db");
+  if (!opened) return opened.error();
+  profile.store = std::move(opened.value());
+
+  // The name given now wins and is remembered; otherwise the remembered one; otherwise $USER.
+  if (!options.name.empty()) {
+    profile.name = options.name;
+  } else if (auto stored = profile.store->setting("name"); stored && stored.value()) {
+    profile.name = *stored.value();
+  } else {
+    profile.name = fallback_name();
+  }
+  if (auto valid = wire::check_name(profile.name); !valid) {
+    *exit_code = kExitUsage;
+    return make_error(valid.error().code,
+                      fmt::format("--name '{}': {}", profile.name, valid.error().message));
+  }
+  if (auto saved = profile.store->set_setting("name", profile.name); !saved) {
+    spdlog::warn("could not remember the display name: {}", saved.error().message);
+  }
+  *exit_code = kExitOk;
+  return profile;
+}
+
+}  // namespace peerchat::cli

@@ -1,0 +1,73 @@
+#include "node/events.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace peerchat::node {
+namespace {
+
+using nlohmann::json;
+
+json summary(const PeerSummary& peer) {
+  return {{"peer", peer.id.to_string()},
+          {"name", peer.name},
+          {"fingerprint", peer.id.fingerprint()},
+          {"address", peer.address},
+          {"direction", peer.direction}};
+}
+
+struct ToJson {
+  json operator()(const event::Ready& e) const {
+    return {{"event", "ready"},
+            {"name", e.name},
+            {"id", e.id.to_string()},
+            {"fingerprint", e.id.fingerprint()},
+            {"port", e.port}};
+  }
+  json operator()(const event::Connected& e) const {
+    json j = summary(e.peer);
+    j["event"] = "connected";
+    return j;
+  }
+  json operator()(const event::Queued& e) const {
+    return {{"event", "queued"},
+            {"id", wire::to_hex(e.id)},
+            {"peer", e.peer.to_string()},
+            {"name", e.name}};
+  }
+  json operator()(const event::Message& e) const {
+    return {{"event", "message"},       {"peer", e.peer.to_string()},
+            {"name", e.name},           {"id", wire::to_hex(e.id)},
+            {"seq", e.seq},             {"text", e.text},
+            {"timestamp", e.timestamp_ms}};
+  }
+  json operator()(const event::Delivered& e) const {
+    return {{"event", "delivered"},
+            {"id", wire::to_hex(e.id)},
+            {"peer", e.peer.to_string()},
+            {"name", e.name}};
+  }
+  json operator()(const event::Disconnected& e) const {
+    return {{"event", "disconnected"},
+            {"peer", e.peer.to_string()},
+            {"name", e.name},
+            {"reason", e.reason},
+            {"message", e.message}};
+  }
+  json operator()(const event::Peers& e) const {
+    json list = json::array();
+    for (const auto& peer : e.peers) list.push_back(summary(peer));
+    return {{"event", "peers"}, {"peers", std::move(list)}};
+  }
+  json operator()(const event::Problem& e) const {
+    json j = {{"event", e.warning ? "warning" : "error"}, {"code", e.code}, {"message", e.message}};
+    if (e.peer) j["peer"] = e.peer->to_string();
+    if (!e.address.empty()) j["address"] = e.address;
+    return j;
+  }
+};
+
+}  // namespace
+
+nlohmann::json to_json(const Event& event) { return std::visit(ToJson{}, event); }
+
+}  // namespace peerchat::node

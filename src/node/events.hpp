@@ -1,0 +1,94 @@
+// node: the events a node emits. Every front end (REPL, JSON lines, later the API) renders
+// these; none reaches into sessions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "tls/peer_id.hpp"
+#include "wire/messages.hpp"
+
+namespace peerchat::node {
+
+struct PeerSummary {
+  tls::PeerId id;
+  std::string name;
+  std::string address;
+  std::string direction;  // "in" or "out"
+};
+
+namespace event {
+
+struct Ready {
+  std::string name;
+  tls::PeerId id;
+  std::uint16_t port = 0;
+};
+struct Connected {
+  PeerSummary peer;
+};
+struct Queued {
+  wire::MessageId id{};
+  tls::PeerId peer;
+  std::string name;
+  std::string text;
+};
+struct Message {
+  tls::PeerId peer;
+  std::string name;
+  wire::MessageId id{};
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+  std::string text;
+};
+struct Delivered {
+  wire::MessageId id{};
+  tls::PeerId peer;
+  std::string name;
+};
+struct Disconnected {
+  tls::PeerId peer;
+  std::string name;
+  std::string reason;  // stable code: quit, shutdown, timeout, protocol_error, ...
+  std::string message;
+};
+struct Peers {
+  std::vector<PeerSummary> peers;
+};
+// An error (something the user asked for failed) or a warning (something to know about).
+struct Problem {
+  bool warning = false;
+  std::string code;
+  std::string message;
+  std::optional<tls::PeerId> peer;
+  std::string address;
+};
+
+}  // namespace event
+
+using Event = std::variant<event::Ready, event::Connected, event::Queued, event::Message,
+                           event::Delivered, event::Disconnected, event::Peers, event::Problem>;
+
+// One JSON object per event, with an "event" field naming it (the --json contract).
+nlohmann::json to_json(const Event& event);
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Called on the I/O thread; must not block for long.
+  virtual void emit(const Event& event) = 0;
+};
+
+inline event::Problem error_event(std::string code, std::string message) {
+  return event::Problem{false, std::move(code), std::move(message), std::nullopt, {}};
+}
+inline event::Problem warning_event(std::string code, std::string message) {
+  return event::Problem{true, std::move(code), std::move(message), std::nullopt, {}};
+}
+
+}  // namespace peerchat::node

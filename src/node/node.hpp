@@ -1,0 +1,138 @@
+// node: the peer engine. It owns the listener, every connection (keyed by authenticated peer
+// ID, never by address), the per-peer outboxes and trust decisions. Front ends drive it with
+// commands and hear back through events; everything here runs on the one I/O thread.
+#pragma once
+
+#include <asio/ssl.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "net/address.hpp"
+#include "net/asio_util.hpp"
+#include "node/events.hpp"
+#include "session/connection.hpp"
+#include "store/store.hpp"
+#include "tls/identity.hpp"
+
+namespace peerchat::node {
+
+struct NodeConfig {
+  std::string name;
+  bool listen = true;
+  std::uint16_t port = 7001;  // 0: any free port
+  session::ProtocolConfig protocol;
+  std::chrono::seconds dial_timeout{10};
+  std::size_t max_unauthenticated = 256;            // connections still in TLS/HELLO, in total
+  std::size_t max_unauthenticated_per_address = 16;  // ... and from one source address
+  std::size_t max_queue_per_peer = 10'000;           // messages not yet acknowledged
+};
+
+class Node final : private session::ConnectionObserver {
+ public:
+  Node(asio::io_context& io, NodeConfig config, const tls::Identity& identity, store::Store& store,
+       const Clock& clock, Random& random, EventSink& events);
+  ~Node() override;
+
+  // Binds the listening socket (IPv6 dual-stack, else IPv4). Errors name the port.
+  Result<std::uint16_t> listen();
+  // Emits `ready`; call once the node is listening.
+  void announce_ready();
+
+  // Commands. Failures are reported as error events.
+  void connect(std::string_view target);
+  // Returns the message ID when queued.
+  std::optional<wire::MessageId> send_message(std::string_view peer_query, std::string text);
+  void list_peers();
+  // Finds a peer by name, full ID or ID prefix (>= 4 characters); emits an error if none or
+  // several match.
+  std::optional<tls::PeerId> resolve_peer(std::string_view query);
+  // Peers with an open session, for front ends deciding where a plain line goes.
+  std::vector<tls::PeerId> connected_peers() const;
+  std::string display_name(const tls::PeerId& peer) const;
+
+  // Reports a front end's own error (bad command, usage) through the same event stream.
+  void report_error(std::string code, std::string message) {
+    report(error_event(std::move(code), std::move(message)));
+  }
+
+  // Says BYE to everyone, stops listening, and calls `done` once every connection has ended
+  // (or after a short grace period).
+  void shutdown(wire::ByeReason reason, std::string message, std::function<void()> done);
+
+  const tls::PeerId& id() const { return identity_.id(); }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  struct PeerState {
+    tls::PeerId id;
+    std::string name;
+    std::string address;
+    std::vector<std::shared_ptr<session::Connection>> connections;  // open; back() sends
+    std::deque<wire::Chat> unsent;    // queued, in seq order
+    std::deque<wire::Chat> inflight;  // sent on the primary connection, not yet acknowledged
+    std::optional<std::uint64_t> last_received_seq;
+    std::uint64_t next_seq = 0;
+    std::uint64_t seq_limit = 0;  // end of the reserved block
+    bool announced = false;       // a `connected` event is out and no `disconnected` yet
+  };
+  struct Pending {
+    std::shared_ptr<session::Connection> connection;
+    std::string source;  // source IP, for the per-address cap (inbound only)
+    std::optional<tls::PeerId> expected;  // outbound: who we meant to reach
+    std::string dialed_address;            // outbound: the address as the user gave it
+    bool explicit_id = false;              // outbound: the user named the ID (ID@HOST:PORT)
+  };
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> drain(std::vector<std::shared_ptr<session::Connection>> closing,
+                              std::function<void()> done);
+  asio::awaitable<void> dial(net::DialTarget target, std::optional<tls::PeerId> expected);
+  void adopt(asio::ip::tcp::socket socket, session::Direction direction, std::string address,
+             Pending pending);
+
+  // ConnectionObserver
+  std::optional<session::Rejection> on_authenticated(session::Connection& connection) override;
+  void on_open(session::Connection& connection) override;
+  void on_chat(session::Connection& connection, wire::Chat&& chat) override;
+  void on_ack(session::Connection& connection, std::uint64_t seq) override;
+  void on_credit(session::Connection& connection) override;
+  void on_closed(session::Connection& connection, const session::CloseReason& reason) override;
+
+  void pump(PeerState& peer);
+  void requeue_inflight(PeerState& peer);
+  void report(event::Problem problem);
+  PeerSummary summary(const PeerState& peer) const;
+  void release_pending(session::Connection& connection);
+  session::ConnectionObserver& observer() { return *this; }
+
+  asio::io_context& io_;
+  NodeConfig config_;
+  const tls::Identity& identity_;
+  store::Store& store_;
+  const Clock& clock_;
+  Random& random_;
+  EventSink& events_;
+  asio::ssl::context server_tls_;
+  asio::ssl::context client_tls_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  bool stopping_ = false;
+  std::uint64_t next_serial_ = 1;
+
+  std::unordered_map<tls::PeerId, PeerState, tls::PeerIdHash> peers_;
+  // Connections not yet open (TLS or HELLO in progress), keyed by serial.
+  std::unordered_map<std::uint64_t, Pending> pending_;
+  std::unordered_map<std::string, std::size_t> pending_per_source_;
+  // Every live connection, so shutdown can reach them and lifetimes are clear.
+  std::unordered_map<std::uint64_t, std::shared_ptr<session::Connection>> live_;
+};
+
+}  // namespace peerchat::node

@@ -1,0 +1,154 @@
+// Two and three real nodes in one process, over loopback TLS, driven through the node's
+// command interface and observed through its events.
+#include "node/node.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "store/store.hpp"
+#include "tls/identity.hpp"
+
+namespace peerchat::node {
+namespace {
+
+class RecordingSink final : public EventSink {
+ public:
+  void emit(const Event& event) override { events.push_back(event); }
+
+  template <class T>
+  std::vector<T> all() const {
+    std::vector<T> found;
+    for (const auto& event : events) {
+      if (const auto* match = std::get_if<T>(&event)) found.push_back(*match);
+    }
+    return found;
+  }
+  std::vector<Event> events;
+};
+
+struct TestPeer {
+  TestPeer(asio::io_context& io, const std::string& name, const std::filesystem::path& root)
+      : dir(root / name) {
+    std::filesystem::create_directories(dir);
+    auto loaded = tls::Identity::load_or_create(dir);
+    EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().message);
+    identity.emplace(std::move(loaded.value()));
+    auto opened = store::Store::open(dir / "peerchat.db");
+    EXPECT_TRUE(opened.ok());
+    store = std::move(opened.value());
+    NodeConfig config;
+    config.name = name;
+    config.port = 0;
+    node = std::make_unique<Node>(io, config, *identity, *store, clock, random, sink);
+    auto port = node->listen();
+    EXPECT_TRUE(port.ok());
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(node->port()); }
+
+  std::filesystem::path dir;
+  SystemClock clock;
+  SystemRandom random;
+  RecordingSink sink;
+  std::optional<tls::Identity> identity;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<Node> node;
+};
+
+class NodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/peerchat-node-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    root_ = pattern;
+  }
+  void TearDown() override {
+    peers_.clear();
+    std::filesystem::remove_all(root_);
+  }
+  TestPeer& add(const std::string& name) {
+    peers_.push_back(std::make_unique<TestPeer>(io_, name, root_));
+    return *peers_.back();
+  }
+  // Runs the loop until `done` holds or 10 s pass.
+  bool run_until(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.run_for(std::chrono::milliseconds(10));
+      if (io_.stopped()) io_.restart();
+    }
+    return done();
+  }
+
+  void settle(std::chrono::milliseconds how_long) {
+    const auto until = std::chrono::steady_clock::now() + how_long;
+    while (std::chrono::steady_clock::now() < until) {
+      io_.run_for(std::chrono::milliseconds(10));
+      if (io_.stopped()) io_.restart();
+    }
+  }
+
+  asio::io_context io_;
+  std::filesystem::path root_;
+  std::vector<std::unique_ptr<TestPeer>> peers_;
+};
+
+TEST_F(NodeTest, TwoPeersChatWithDeliveryAndOrder) {
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  bob.node->connect(alice.address());
+  ASSERT_TRUE(run_until([&] {
+    return alice.sink.all<event::Connected>().size() == 1 &&
+           bob.sink.all<event::Connected>().size() == 1;
+  }));
+  EXPECT_EQ(alice.sink.all<event::Connected>()[0].peer.id, bob.node->id());
+  EXPECT_EQ(bob.sink.all<event::Connected>()[0].peer.name, "alice");
+
+  constexpr int kCount = 300;  // more than fits in one window's worth of frames per batch
+  for (int i = 0; i < kCount; ++i) bob.node->send_message("alice", "msg " + std::to_string(i));
+  ASSERT_TRUE(run_until([&] { return bob.sink.all<event::Delivered>().size() == kCount; }));
+  const auto received = alice.sink.all<event::Message>();
+  ASSERT_EQ(received.size(), static_cast<std::size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) {
+    EXPECT_EQ(received[static_cast<std::size_t>(i)].text, "msg " + std::to_string(i));
+    EXPECT_EQ(received[static_cast<std::size_t>(i)].peer, bob.node->id());
+    if (i > 0) {
+      EXPECT_EQ(received[static_cast<std::size_t>(i)].seq,
+                received[static_cast<std::size_t>(i) - 1].seq + 1);
+    }
+  }
+}
+
+TEST_F(NodeTest, CrossedDialsEndWithOneSessionEachWay) {
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  alice.node->connect(bob.address());
+  bob.node->connect(alice.address());
+  ASSERT_TRUE(run_until([&] {
+    return !alice.node->connected_peers().empty() && !bob.node->connected_peers().empty();
+  }));
+  settle(std::chrono::seconds(1));  // let the duplicate resolution finish
+  EXPECT_EQ(alice.node->connected_peers().size(), 1u);
+  EXPECT_EQ(bob.node->connected_peers().size(), 1u);
+  alice.node->send_message("bob", "after the crossing");
+  ASSERT_TRUE(run_until([&] { return bob.sink.all<event::Message>().size() == 1; }));
+  ASSERT_TRUE(run_until([&] { return alice.sink.all<event::Delivered>().size() == 1; }));
+  EXPECT_TRUE(alice.sink.all<event::Disconnected>().empty());
+  EXPECT_TRUE(bob.sink.all<event::Disconnected>().empty());
+}
+
+TEST_F(NodeTest, SelfConnectionIsRefused) {
+  auto& alice = add("alice");
+  alice.node->connect(alice.address());
+  ASSERT_TRUE(run_until([&] {
+    for (const auto& problem : alice.sink.all<event::Problem>()) {
+      if (problem.code == "self_connection") return true;
+    }
+    return false;
+  }));
+  EXPECT_TRUE(alice.node->connected_peers().empty());
+}
+
+}  // namespace
+}  // namespace peerchat::node

@@ -1,0 +1,250 @@
+#include "session/connection.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "tls/context.hpp"
+
+namespace peerchat::session {
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+// After BYE, how long the peer gets to finish the TLS close before the socket is cut.
+constexpr auto kCloseGrace = std::chrono::seconds(3);
+
+std::string describe_read_error(const std::error_code& ec) {
+  if (ec == asio::error::eof) return "the peer closed the connection";
+  if (ec == asio::ssl::error::stream_truncated) {
+    return "the peer closed the connection without ending TLS";
+  }
+  if (ec == asio::error::connection_reset) return "the connection was reset by the peer";
+  if (ec == asio::error::operation_aborted) return "the connection was closed";
+  return fmt::format("connection error: {}", ec.message());
+}
+
+// The stable event code for a failed TLS handshake: an ALPN refusal means the peer speaks
+// another protocol version, which users must handle differently from a broken handshake.
+std::string handshake_failure_code(const std::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+    if (reason == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL ||
+        reason == SSL_R_NO_APPLICATION_PROTOCOL) {
+      return "version_mismatch";
+    }
+  }
+  return "tls_failed";
+}
+
+}  // namespace
+
+std::string_view to_string(Direction direction) {
+  return direction == Direction::inbound ? "in" : "out";
+}
+
+Connection::Connection(std::uint64_t serial, asio::ip::tcp::socket socket,
+                       asio::ssl::context& tls, Direction direction, std::string remote_address,
+                       ProtocolConfig config, const Clock& clock, Random& random,
+                       ConnectionObserver& observer)
+    : stream_(std::move(socket), tls),
+      direction_(direction),
+      remote_address_(std::move(remote_address)),
+      config_(std::move(config)),
+      clock_(clock),
+      observer_(observer),
+      protocol_(config_, clock, random, *this),
+      writer_wake_(stream_.get_executor()),
+      watchdog_timer_(stream_.get_executor()),
+      handshake_deadline_(clock.now() + config_.handshake_timeout),
+      serial_(serial) {
+  writer_wake_.expires_at(asio::steady_timer::time_point::max());
+}
+
+Connection::~Connection() = default;
+
+void Connection::start() {
+  auto self = shared_from_this();
+  asio::co_spawn(stream_.get_executor(), [self] { return self->run(); }, asio::detached);
+  asio::co_spawn(stream_.get_executor(), [self] { return self->watchdog(); }, asio::detached);
+}
+
+void Connection::send_chat(const wire::Chat& chat) {
+  protocol_.send_chat(chat);
+  wake_writer();
+}
+
+void Connection::acknowledge(std::uint64_t seq, std::uint32_t messages) {
+  protocol_.acknowledge(seq, messages);
+  // Inside a read batch the reader flushes once at its end (one ACK and one CREDIT for many
+  // messages); a call from outside a batch flushes here.
+  if (!in_read_batch_) {
+    protocol_.flush();
+    wake_writer();
+  }
+}
+
+void Connection::close(wire::ByeReason reason, std::string message) {
+  protocol_.close(reason, std::move(message));
+  wake_writer();
+}
+
+void Connection::abort(CloseReason reason) {
+  report_closed(reason);
+  close_socket();
+}
+
+void Connection::close_socket() {
+  std::error_code ignored;
+  stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.lowest_layer().close(ignored);
+}
+
+void Connection::wake_writer() { writer_wake_.cancel(); }
+
+void Connection::report_closed(const CloseReason& reason) {
+  if (closed_reported_) return;
+  closed_reported_ = true;
+  close_deadline_ = clock_.now() + kCloseGrace;
+  watchdog_timer_.cancel();  // recompute: the close grace period is now the deadline
+  observer_.on_closed(*this, reason);
+}
+
+asio::awaitable<void> Connection::run() {
+  auto self = shared_from_this();
+  std::error_code ignored;
+  // Chat is latency-sensitive; the writer already coalesces frames into large writes.
+  stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+
+  const auto role = direction_ == Direction::outbound ? asio::ssl::stream_base::client
+                                                      : asio::ssl::stream_base::server;
+  auto [handshake_error] = co_await stream_.async_handshake(role, net::use_nothrow);
+  if (!handshake_error) {
+    auto peer = tls::authenticated_peer(stream_.native_handle());
+    if (!peer) {
+      report_closed(CloseReason{"tls_failed", peer.error().message, true});
+    } else {
+      peer_id_ = *peer;
+      authenticated_ = true;
+    }
+  } else if (!closed_reported_) {
+    const bool timed_out = clock_.now() >= handshake_deadline_;
+    report_closed(timed_out ? CloseReason{"timeout",
+                                          "no TLS handshake before the handshake deadline", true}
+                            : CloseReason{handshake_failure_code(handshake_error),
+                                          tls::explain_handshake_failure(handshake_error), true});
+  }
+  if (!authenticated_ || closed_reported_) {
+    close_socket();
+    finished_ = true;
+    watchdog_timer_.cancel();
+    co_return;
+  }
+
+  if (auto rejection = observer_.on_authenticated(*this)) {
+    protocol_.close(rejection->reason, std::move(rejection->message));
+  } else {
+    protocol_.start();
+  }
+  asio::co_spawn(stream_.get_executor(), [self] { return self->writer(); }, asio::detached);
+
+  while (protocol_.state() != State::closed) {
+    auto room = protocol_.prepare_read(kReadChunk);
+    auto [error, size] =
+        co_await stream_.async_read_some(asio::buffer(room.data(), room.size()), net::use_nothrow);
+    if (error) {
+      transport_failed_ = error != asio::error::eof;
+      protocol_.on_transport_closed(describe_read_error(error));
+      break;
+    }
+    protocol_.commit_read(size);
+    in_read_batch_ = true;
+    protocol_.process();
+    in_read_batch_ = false;
+    wake_writer();
+  }
+  reader_done_ = true;
+  wake_writer();
+  co_await finish_if_last();
+}
+
+asio::awaitable<void> Connection::writer() {
+  auto self = shared_from_this();
+  wire::Bytes buffer;
+  while (true) {
+    if (!protocol_.has_output()) {
+      if (protocol_.state() == State::closed || finished_) break;
+      co_await writer_wake_.async_wait(net::use_nothrow);
+      continue;
+    }
+    protocol_.take_output(buffer);
+    auto [error, size] = co_await asio::async_write(stream_, asio::buffer(buffer), net::use_nothrow);
+    (void)size;
+    if (error) {
+      transport_failed_ = true;
+      protocol_.on_transport_closed(describe_read_error(error));
+      close_socket();  // also ends a reader blocked on a dead connection
+      break;
+    }
+  }
+  writer_done_ = true;
+  co_await finish_if_last();
+}
+
+asio::awaitable<void> Connection::finish_if_last() {
+  if (!reader_done_ || !writer_done_ || finished_) co_return;
+  auto self = shared_from_this();
+  if (!transport_failed_) {
+    // close_notify both ways; the watchdog cuts this short after the grace period.
+    auto [ignored] = co_await stream_.async_shutdown(net::use_nothrow);
+    (void)ignored;
+  }
+  close_socket();
+  finished_ = true;
+  watchdog_timer_.cancel();
+}
+
+asio::awaitable<void> Connection::watchdog() {
+  auto self = shared_from_this();
+  while (!finished_) {
+    const auto now = clock_.now();
+    Clock::TimePoint deadline;
+    if (closed_reported_ || protocol_.state() == State::closed) {
+      deadline = close_deadline_;
+      if (now >= deadline) {
+        close_socket();
+        deadline = now + kCloseGrace;  // keep waiting for the coroutines to notice
+      }
+    } else if (!authenticated_) {
+      deadline = handshake_deadline_;
+      if (now >= deadline) close_socket();  // the handshake reports the timeout
+    } else {
+      deadline = protocol_.on_timer();  // may queue a PING or close a dead session
+      if (protocol_.state() == State::awaiting_hello) {
+        deadline = std::min(deadline, handshake_deadline_);
+        if (now >= handshake_deadline_) {
+          protocol_.close(wire::ByeReason::timeout, "no HELLO before the handshake deadline");
+        }
+      }
+      wake_writer();
+    }
+    watchdog_timer_.expires_at(std::max(deadline, now + std::chrono::milliseconds(1)));
+    co_await watchdog_timer_.async_wait(net::use_nothrow);
+  }
+}
+
+void Connection::on_hello(const wire::Hello& /*hello*/) { observer_.on_open(*this); }
+
+void Connection::on_chat(wire::Chat&& chat) { observer_.on_chat(*this, std::move(chat)); }
+
+void Connection::on_ack(std::uint64_t seq) { observer_.on_ack(*this, seq); }
+
+void Connection::on_credit() { observer_.on_credit(*this); }
+
+void Connection::on_close(const CloseReason& reason) {
+  report_closed(reason);
+  wake_writer();
+}
+
+}  // namespace peerchat::session

@@ -1,0 +1,112 @@
+// session: one TLS connection to one peer. A reader coroutine feeds the Protocol, a single
+// writer coroutine drains it, a watchdog enforces deadlines and keepalive. The node talks to
+// it only through the methods below, on the I/O thread.
+#pragma once
+
+#include <asio/ssl.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "net/asio_util.hpp"
+#include "session/protocol.hpp"
+#include "tls/peer_id.hpp"
+
+namespace peerchat::session {
+
+enum class Direction { inbound, outbound };
+std::string_view to_string(Direction direction);
+
+class Connection;
+
+// Why the node refuses an authenticated peer; sent to the peer in BYE.
+struct Rejection {
+  wire::ByeReason reason;
+  std::string message;
+};
+
+// What the node hears from a connection. All calls happen on the I/O thread.
+class ConnectionObserver {
+ public:
+  virtual ~ConnectionObserver() = default;
+  // TLS is done and the peer's identity is known. An error closes the connection with that
+  // reason before any application data is processed.
+  virtual std::optional<Rejection> on_authenticated(Connection& connection) = 0;
+  virtual void on_open(Connection& connection) = 0;  // both HELLOs are in
+  virtual void on_chat(Connection& connection, wire::Chat&& chat) = 0;
+  virtual void on_ack(Connection& connection, std::uint64_t seq) = 0;
+  virtual void on_credit(Connection& connection) = 0;
+  // Exactly once per connection, whether or not it ever opened.
+  virtual void on_closed(Connection& connection, const CloseReason& reason) = 0;
+};
+
+class Connection final : public std::enable_shared_from_this<Connection>,
+                         private ProtocolListener {
+ public:
+  using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
+
+  Connection(std::uint64_t serial, asio::ip::tcp::socket socket, asio::ssl::context& tls,
+             Direction direction, std::string remote_address, ProtocolConfig config,
+             const Clock& clock, Random& random, ConnectionObserver& observer);
+  ~Connection() override;
+
+  // Runs the TLS handshake, then the protocol, until the connection ends.
+  void start();
+
+  bool can_send_chat() const { return protocol_.can_send_chat(); }
+  void send_chat(const wire::Chat& chat);
+  void acknowledge(std::uint64_t seq, std::uint32_t messages);
+  void close(wire::ByeReason reason, std::string message);
+  // Ends the connection at once, without BYE (e.g. before TLS is done).
+  void abort(CloseReason reason);
+
+  std::uint64_t serial() const { return serial_; }
+  Direction direction() const { return direction_; }
+  const std::string& remote_address() const { return remote_address_; }
+  const tls::PeerId& peer_id() const { return peer_id_; }
+  bool authenticated() const { return authenticated_; }
+  State state() const { return protocol_.state(); }
+  // The socket is closed and both coroutines are done (BYE, if any, has been written).
+  bool finished() const { return finished_; }
+  const wire::Hello& peer_hello() const { return protocol_.peer_hello(); }
+
+ private:
+  asio::awaitable<void> run();
+  asio::awaitable<void> writer();
+  asio::awaitable<void> watchdog();
+  asio::awaitable<void> finish_if_last();
+  void wake_writer();
+  void close_socket();
+  void report_closed(const CloseReason& reason);
+
+  // ProtocolListener
+  void on_hello(const wire::Hello& hello) override;
+  void on_chat(wire::Chat&& chat) override;
+  void on_ack(std::uint64_t seq) override;
+  void on_credit() override;
+  void on_close(const CloseReason& reason) override;
+
+  TlsStream stream_;
+  Direction direction_;
+  std::string remote_address_;
+  ProtocolConfig config_;
+  const Clock& clock_;
+  ConnectionObserver& observer_;
+  Protocol protocol_;
+  asio::steady_timer writer_wake_;
+  asio::steady_timer watchdog_timer_;
+  Clock::TimePoint handshake_deadline_;
+  Clock::TimePoint close_deadline_{};
+  std::uint64_t serial_;
+  tls::PeerId peer_id_;
+  bool authenticated_ = false;
+  bool closed_reported_ = false;
+  bool in_read_batch_ = false;
+  bool reader_done_ = false;
+  bool writer_done_ = false;
+  bool transport_failed_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace peerchat::session
