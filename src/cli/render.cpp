@@ -86,7 +86,7 @@ std::string render_human(const node::Event& event) { return std::visit(Human{}, 
 void JsonSink::emit(const node::Event& event) {
   // Invalid UTF-8 cannot reach here (the wire layer rejects it), but replace rather than throw.
   const std::string line =
-      node::to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      node::to_json(event).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fputc('\n', out_);
   std::fflush(out_);

@@ -5,7 +5,7 @@
 namespace peerchat::node {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 json summary(const PeerSummary& peer) {
   return {{"peer", peer.id.to_string()},
@@ -68,6 +68,6 @@ struct ToJson {
 
 }  // namespace
 
-nlohmann::json to_json(const Event& event) { return std::visit(ToJson{}, event); }
+json to_json(const Event& event) { return std::visit(ToJson{}, event); }
 
 }  // namespace peerchat::node

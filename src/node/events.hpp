@@ -75,7 +75,7 @@ using Event = std::variant<event::Ready, event::Connected, event::Queued, event:
                            event::Delivered, event::Disconnected, event::Peers, event::Problem>;
 
 // One JSON object per event, with an "event" field naming it (the --json contract).
-nlohmann::json to_json(const Event& event);
+nlohmann::ordered_json to_json(const Event& event);
 
 class EventSink {
  public:
