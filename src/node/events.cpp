@@ -7,12 +7,13 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-json summary(const PeerSummary& peer) {
-  return {{"peer", peer.id.to_string()},
-          {"name", peer.name},
-          {"fingerprint", peer.id.fingerprint()},
-          {"address", peer.address},
-          {"direction", peer.direction}};
+json summary(json object, const PeerSummary& peer) {
+  object["peer"] = peer.id.to_string();
+  object["name"] = peer.name;
+  object["fingerprint"] = peer.id.fingerprint();
+  object["address"] = peer.address;
+  object["direction"] = peer.direction;
+  return object;
 }
 
 struct ToJson {
@@ -24,9 +25,7 @@ struct ToJson {
             {"port", e.port}};
   }
   json operator()(const event::Connected& e) const {
-    json j = summary(e.peer);
-    j["event"] = "connected";
-    return j;
+    return summary({{"event", "connected"}}, e.peer);
   }
   json operator()(const event::Queued& e) const {
     return {{"event", "queued"},
@@ -55,7 +54,7 @@ struct ToJson {
   }
   json operator()(const event::Peers& e) const {
     json list = json::array();
-    for (const auto& peer : e.peers) list.push_back(summary(peer));
+    for (const auto& peer : e.peers) list.push_back(summary(json::object(), peer));
     return {{"event", "peers"}, {"peers", std::move(list)}};
   }
   json operator()(const event::Problem& e) const {
