@@ -10,6 +10,8 @@
 namespace {
 
 void add_common(CLI::App& app, peerchat::cli::CommonOptions& common, bool with_timeouts) {
+  // Single-valued options may repeat; the last one wins, so wrappers can override defaults.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--name", common.name, "display name (default: the remembered one, else $USER)");
   app.add_option("--data-dir", common.data_dir,
                  "identity, pins and settings (default: $XDG_DATA_HOME/peerchat/NAME)");
@@ -43,8 +45,10 @@ int main(int argc, char** argv) {
   add_common(app, peer.common, true);
   app.add_option("--port", peer.port, "TCP port to listen on (0: any free port)")
       ->capture_default_str();
-  app.add_option("--connect", peer.connect, "HOST:PORT or ID@HOST:PORT to dial at start")
-      ->type_name("HOST:PORT");
+  app.add_option("--connect", peer.connect,
+                 "HOST:PORT or ID@HOST:PORT to dial at start (repeatable)")
+      ->type_name("HOST:PORT")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 
   SendOptions send;
   std::vector<std::string> words;

@@ -86,9 +86,10 @@ void CommandInterpreter::send_plain(std::string_view text) {
     return;
   }
   node_.report_error(
-      "usage", connected.empty()
-                   ? "nobody is connected; /connect HOST:PORT first"
-                   : "several peers are connected; use /msg PEER TEXT or pick one with /query PEER");
+      "usage",
+      connected.empty()
+          ? "nobody is connected; /connect HOST:PORT first"
+          : "several peers are connected; use /msg PEER TEXT or pick one with /query PEER");
 }
 
 }  // namespace peerchat::cli

@@ -5,13 +5,13 @@ namespace peerchat::cli {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitRuntime = 1,        // unexpected failure at run time
-  kExitUsage = 2,          // bad command line
-  kExitDataDir = 3,        // data dir in use by another process, or unusable (identity, store)
-  kExitListen = 4,         // cannot listen (port in use, permission)
-  kExitConnect = 5,        // send: cannot reach the peer (refused, timeout, unknown host)
+  kExitRuntime = 1,         // unexpected failure at run time
+  kExitUsage = 2,           // bad command line
+  kExitDataDir = 3,         // data dir in use by another process, or unusable (identity, store)
+  kExitListen = 4,          // cannot listen (port in use, permission)
+  kExitConnect = 5,         // send: cannot reach the peer (refused, timeout, unknown host)
   kExitAuthentication = 6,  // send: TLS failed or the peer is not who was expected
-  kExitNotDelivered = 7,   // send: connected, but the message was not acknowledged
+  kExitNotDelivered = 7,    // send: connected, but the message was not acknowledged
 };
 
 inline constexpr const char* kExitCodeHelp =

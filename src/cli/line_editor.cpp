@@ -7,7 +7,9 @@ namespace {
 
 constexpr std::size_t kHistoryLimit = 500;
 
-bool is_continuation(char byte) { return (static_cast<unsigned char>(byte) & 0xC0) == 0x80; }
+bool is_continuation(char byte) {
+  return (static_cast<unsigned char>(byte) & 0xC0) == 0x80;
+}
 
 std::size_t utf8_length(char lead) {
   const auto byte = static_cast<unsigned char>(lead);
@@ -61,13 +63,15 @@ LineEditor::Action LineEditor::feed(char byte) {
       cursor_ = 0;
       history_index_ = history_.size();
       return Action::submit;
-    case 0x03: return Action::interrupt;  // Ctrl-C
-    case 0x04:                            // Ctrl-D
+    case 0x03:
+      return Action::interrupt;  // Ctrl-C
+    case 0x04:                   // Ctrl-D
       if (input_.empty()) return Action::eof;
       if (cursor_ == input_.size()) return Action::none;
       input_.erase(cursor_, next_boundary(cursor_) - cursor_);
       return Action::redraw;
-    case 0x0C: return Action::clear_screen;  // Ctrl-L
+    case 0x0C:
+      return Action::clear_screen;  // Ctrl-L
     case 0x7F:
     case 0x08:  // Backspace
       if (cursor_ == 0) return Action::none;
@@ -77,11 +81,19 @@ LineEditor::Action LineEditor::feed(char byte) {
         cursor_ = start;
       }
       return Action::redraw;
-    case 0x01: cursor_ = 0; return Action::redraw;               // Ctrl-A
-    case 0x05: cursor_ = input_.size(); return Action::redraw;  // Ctrl-E
-    case 0x02: cursor_ = previous_boundary(cursor_); return Action::redraw;  // Ctrl-B
-    case 0x06: cursor_ = next_boundary(cursor_); return Action::redraw;      // Ctrl-F
-    case 0x15:  // Ctrl-U: kill to start
+    case 0x01:
+      cursor_ = 0;
+      return Action::redraw;  // Ctrl-A
+    case 0x05:
+      cursor_ = input_.size();
+      return Action::redraw;  // Ctrl-E
+    case 0x02:
+      cursor_ = previous_boundary(cursor_);
+      return Action::redraw;  // Ctrl-B
+    case 0x06:
+      cursor_ = next_boundary(cursor_);
+      return Action::redraw;  // Ctrl-F
+    case 0x15:                // Ctrl-U: kill to start
       input_.erase(0, cursor_);
       cursor_ = 0;
       return Action::redraw;

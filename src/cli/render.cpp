@@ -67,8 +67,7 @@ std::string sanitize_for_terminal(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto byte = static_cast<unsigned char>(text[i]);
     // C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F in UTF-8; some terminals obey them.
-    if (byte == 0xC2 && i + 1 < text.size() &&
-        static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+    if (byte == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
         static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
       clean += "\xEF\xBF\xBD";  // U+FFFD
       ++i;
@@ -81,7 +80,9 @@ std::string sanitize_for_terminal(std::string_view text) {
   return clean;
 }
 
-std::string render_human(const node::Event& event) { return std::visit(Human{}, event); }
+std::string render_human(const node::Event& event) {
+  return std::visit(Human{}, event);
+}
 
 void JsonSink::emit(const node::Event& event) {
   // Invalid UTF-8 cannot reach here (the wire layer rejects it), but replace rather than throw.

@@ -119,8 +119,9 @@ int run_peer(const PeerOptions& options) {
   std::thread input([&] {
     if (terminal) {
       terminal->set_prompt("> ");
-      terminal->run(post_line, [&] { asio::post(io, [&] { quit(wire::ByeReason::quit, "the user quit"); }); },
-                    [&] { asio::post(io, [&] { quit(wire::ByeReason::quit, "the user quit"); }); });
+      terminal->run(
+          post_line, [&] { asio::post(io, [&] { quit(wire::ByeReason::quit, "the user quit"); }); },
+          [&] { asio::post(io, [&] { quit(wire::ByeReason::quit, "the user quit"); }); });
     } else {
       // In --json mode stdin ending does not end the peer (scripts may close it); /quit does.
       reader.run(post_line, [&] {

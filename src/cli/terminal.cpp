@@ -36,7 +36,9 @@ void Terminal::restore() {
   }
 }
 
-bool Terminal::is_interactive(int fd) { return ::isatty(fd) == 1; }
+bool Terminal::is_interactive(int fd) {
+  return ::isatty(fd) == 1;
+}
 
 void Terminal::wake() {
   if (wake_[1] < 0) return;
@@ -106,8 +108,7 @@ void Terminal::flush_printed() {
 }
 
 void Terminal::run(const std::function<void(std::string)>& on_line,
-                   const std::function<void()>& on_interrupt,
-                   const std::function<void()>& on_eof) {
+                   const std::function<void()>& on_interrupt, const std::function<void()>& on_eof) {
   redraw();
   char buffer[256];
   while (true) {
@@ -135,8 +136,11 @@ void Terminal::run(const std::function<void(std::string)>& on_line,
     }
     for (ssize_t i = 0; i < got; ++i) {
       switch (editor_.feed(buffer[i])) {
-        case LineEditor::Action::none: break;
-        case LineEditor::Action::redraw: redraw(); break;
+        case LineEditor::Action::none:
+          break;
+        case LineEditor::Action::redraw:
+          redraw();
+          break;
         case LineEditor::Action::clear_screen:
           write_all("\x1b[H\x1b[2J");
           redraw();
@@ -149,8 +153,12 @@ void Terminal::run(const std::function<void(std::string)>& on_line,
           on_line(std::move(line));
           break;
         }
-        case LineEditor::Action::interrupt: on_interrupt(); break;
-        case LineEditor::Action::eof: on_eof(); break;
+        case LineEditor::Action::interrupt:
+          on_interrupt();
+          break;
+        case LineEditor::Action::eof:
+          on_eof();
+          break;
       }
     }
   }

@@ -34,9 +34,12 @@ struct ToJson {
             {"name", e.name}};
   }
   json operator()(const event::Message& e) const {
-    return {{"event", "message"},       {"peer", e.peer.to_string()},
-            {"name", e.name},           {"id", wire::to_hex(e.id)},
-            {"seq", e.seq},             {"text", e.text},
+    return {{"event", "message"},
+            {"peer", e.peer.to_string()},
+            {"name", e.name},
+            {"id", wire::to_hex(e.id)},
+            {"seq", e.seq},
+            {"text", e.text},
             {"timestamp", e.timestamp_ms}};
   }
   json operator()(const event::Delivered& e) const {
@@ -67,6 +70,8 @@ struct ToJson {
 
 }  // namespace
 
-json to_json(const Event& event) { return std::visit(ToJson{}, event); }
+json to_json(const Event& event) {
+  return std::visit(ToJson{}, event);
+}
 
 }  // namespace peerchat::node

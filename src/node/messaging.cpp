@@ -62,9 +62,9 @@ std::optional<tls::PeerId> Node::resolve_peer(std::string_view query) {
   for (const auto* peer : matches) {
     candidates += fmt::format(" {} ({})", peer->name, peer->id.fingerprint());
   }
-  report(error_event("ambiguous_peer",
-                     fmt::format("'{}' matches several peers:{}; use more of the peer ID", query,
-                                 candidates)));
+  report(error_event(
+      "ambiguous_peer",
+      fmt::format("'{}' matches several peers:{}; use more of the peer ID", query, candidates)));
   return std::nullopt;
 }
 
@@ -88,8 +88,8 @@ std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, s
   if (peer.next_seq == peer.seq_limit) {
     auto first = store_.reserve_sequences(peer.id.bytes(), kSequenceBlock);
     if (!first) {
-      report(error_event("store_failed",
-                         fmt::format("message not sent: {}", first.error().message)));
+      report(
+          error_event("store_failed", fmt::format("message not sent: {}", first.error().message)));
       return std::nullopt;
     }
     peer.next_seq = *first;

@@ -15,6 +15,8 @@ using session::Direction;
 
 // How long shutdown waits for peers to acknowledge BYE before giving up on them.
 constexpr auto kShutdownGrace = std::chrono::seconds(3);
+// How long a peer that closed our connection as a duplicate has to open the one it kept.
+constexpr auto kDuplicateGrace = std::chrono::seconds(3);
 
 asio::ssl::context make_tls(const tls::Identity& identity, tls::Role role) {
   asio::ssl::context context(asio::ssl::context::tls);
@@ -86,8 +88,8 @@ Result<std::uint16_t> Node::listen() {
     if (ec == asio::error::address_in_use) {
       message = fmt::format("port {} is already in use; pick another with --port", config_.port);
     } else if (ec == asio::error::access_denied) {
-      message = fmt::format("no permission to listen on port {}; use a port above 1023",
-                            config_.port);
+      message =
+          fmt::format("no permission to listen on port {}; use a port above 1023", config_.port);
     } else {
       message = fmt::format("cannot listen on port {}: {}", config_.port, ec.message());
     }
@@ -98,7 +100,9 @@ Result<std::uint16_t> Node::listen() {
   return port_;
 }
 
-void Node::announce_ready() { events_.emit(event::Ready{config_.name, id(), port_}); }
+void Node::announce_ready() {
+  events_.emit(event::Ready{config_.name, id(), port_});
+}
 
 asio::awaitable<void> Node::accept_loop() {
   asio::steady_timer backoff(io_);
@@ -152,8 +156,8 @@ asio::awaitable<void> Node::dial(net::DialTarget target, std::optional<tls::Peer
   auto [resolve_error, endpoints] =
       co_await resolver.async_resolve(target.host, std::to_string(target.port), net::use_nothrow);
   if (resolve_error) {
-    fail("resolve_failed", fmt::format("cannot resolve host '{}': {}; check the name",
-                                       target.host, resolve_error.message()));
+    fail("resolve_failed", fmt::format("cannot resolve host '{}': {}; check the name", target.host,
+                                       resolve_error.message()));
     co_return;
   }
 
@@ -180,8 +184,8 @@ asio::awaitable<void> Node::dial(net::DialTarget target, std::optional<tls::Peer
                                              "is the peer running on that port?",
                                              address));
     } else {
-      fail("connect_failed", fmt::format("cannot connect to {}: {}", address,
-                                         connect_error.message()));
+      fail("connect_failed",
+           fmt::format("cannot connect to {}: {}", address, connect_error.message()));
     }
     co_return;
   }
@@ -199,9 +203,9 @@ void Node::adopt(asio::ip::tcp::socket socket, Direction direction, std::string 
                  Pending pending) {
   const std::uint64_t serial = next_serial_++;
   auto& tls = direction == Direction::inbound ? server_tls_ : client_tls_;
-  auto connection = std::make_shared<Connection>(serial, std::move(socket), tls, direction,
-                                                 std::move(address), config_.protocol, clock_,
-                                                 random_, observer());
+  auto connection =
+      std::make_shared<Connection>(serial, std::move(socket), tls, direction, std::move(address),
+                                   config_.protocol, clock_, random_, observer());
   pending.connection = connection;
   if (!pending.source.empty()) ++pending_per_source_[pending.source];
   pending_.emplace(serial, std::move(pending));
@@ -225,10 +229,10 @@ std::optional<session::Rejection> Node::on_authenticated(Connection& connection)
   const tls::PeerId& peer = connection.peer_id();
   if (peer == id()) {
     if (connection.direction() == Direction::outbound) {
-      event::Problem problem = error_event(
-          "self_connection",
-          fmt::format("{} is this peer itself; connect to another peer's address",
-                      connection.remote_address()));
+      event::Problem problem =
+          error_event("self_connection",
+                      fmt::format("{} is this peer itself; connect to another peer's address",
+                                  connection.remote_address()));
       problem.address = connection.remote_address();
       report(std::move(problem));
     }
@@ -244,10 +248,10 @@ std::optional<session::Rejection> Node::on_authenticated(Connection& connection)
   problem.peer = peer;
   problem.address = pending.dialed_address;
   if (pending.explicit_id) {
-    problem.message = fmt::format(
-        "{} answered as {} ({}), not the peer ID you asked for ({}); not connecting",
-        pending.dialed_address, peer.to_string(), peer.fingerprint(),
-        pending.expected->fingerprint());
+    problem.message =
+        fmt::format("{} answered as {} ({}), not the peer ID you asked for ({}); not connecting",
+                    pending.dialed_address, peer.to_string(), peer.fingerprint(),
+                    pending.expected->fingerprint());
   } else {
     const std::string known = display_name(*pending.expected);
     problem.message = fmt::format(
@@ -341,15 +345,15 @@ void Node::on_closed(Connection& connection, const session::CloseReason& reason)
     const bool outbound = connection.direction() == Direction::outbound;
     // Refusals we decided were reported when we decided; a peer keeping our other
     // connection instead of this one is routine.
-    const bool already_reported = !reason.by_peer && (reason.code == "self_connection" ||
-                                                      reason.code == "identity_mismatch");
+    const bool already_reported =
+        !reason.by_peer && (reason.code == "self_connection" || reason.code == "identity_mismatch");
     const bool routine = reason.code == "duplicate" || stopping_;
     if (outbound && !already_reported && !routine) {
       std::string code = reason.code;
       if (code == "connection_lost") code = "connect_failed";
-      event::Problem problem = error_event(
-          code, fmt::format("could not connect to {}: {}", pending_it->second.dialed_address,
-                            reason.message));
+      event::Problem problem =
+          error_event(code, fmt::format("could not connect to {}: {}",
+                                        pending_it->second.dialed_address, reason.message));
       problem.address = pending_it->second.dialed_address;
       if (connection.authenticated()) problem.peer = connection.peer_id();
       report(std::move(problem));
@@ -366,7 +370,11 @@ void Node::on_closed(Connection& connection, const session::CloseReason& reason)
       const bool was_primary = !list.empty() && list.back().get() == &connection;
       std::erase_if(list, [&](const auto& c) { return c.get() == &connection; });
       if (was_primary) requeue_inflight(peer);
-      if (list.empty() && peer.announced) {
+      if (list.empty() && peer.announced && reason.code == "duplicate" && !stopping_) {
+        // The peer closed this as a duplicate of a crossed dial: the connection it kept is
+        // still finishing its HELLO here. Report a disconnect only if none opens soon.
+        asio::co_spawn(io_, confirm_disconnect(peer.id, reason), asio::detached);
+      } else if (list.empty() && peer.announced) {
         peer.announced = false;
         events_.emit(event::Disconnected{peer.id, peer.name, reason.code, reason.message});
       } else {
@@ -376,6 +384,16 @@ void Node::on_closed(Connection& connection, const session::CloseReason& reason)
   }
   // Drop our reference once the connection's own coroutines have let go of it.
   asio::post(io_, [this, serial = connection.serial()] { live_.erase(serial); });
+}
+
+asio::awaitable<void> Node::confirm_disconnect(tls::PeerId id, session::CloseReason reason) {
+  asio::steady_timer timer(io_);
+  timer.expires_after(kDuplicateGrace);
+  co_await timer.async_wait(net::use_nothrow);
+  auto it = peers_.find(id);
+  if (it == peers_.end() || !it->second.connections.empty() || !it->second.announced) co_return;
+  it->second.announced = false;
+  events_.emit(event::Disconnected{id, it->second.name, reason.code, reason.message});
 }
 
 PeerSummary Node::summary(const PeerState& peer) const {

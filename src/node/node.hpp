@@ -30,7 +30,7 @@ struct NodeConfig {
   std::uint16_t port = 7001;  // 0: any free port
   session::ProtocolConfig protocol;
   std::chrono::seconds dial_timeout{10};
-  std::size_t max_unauthenticated = 256;            // connections still in TLS/HELLO, in total
+  std::size_t max_unauthenticated = 256;             // connections still in TLS/HELLO, in total
   std::size_t max_unauthenticated_per_address = 16;  // ... and from one source address
   std::size_t max_queue_per_peer = 10'000;           // messages not yet acknowledged
 };
@@ -76,7 +76,7 @@ class Node final : private session::ConnectionObserver {
     std::string name;
     std::string address;
     std::vector<std::shared_ptr<session::Connection>> connections;  // open; back() sends
-    std::deque<wire::Chat> unsent;    // queued, in seq order
+    std::deque<wire::Chat> unsent;                                  // queued, in seq order
     std::deque<wire::Chat> inflight;  // sent on the primary connection, not yet acknowledged
     std::optional<std::uint64_t> last_received_seq;
     std::uint64_t next_seq = 0;
@@ -85,13 +85,14 @@ class Node final : private session::ConnectionObserver {
   };
   struct Pending {
     std::shared_ptr<session::Connection> connection;
-    std::string source;  // source IP, for the per-address cap (inbound only)
+    std::string source;                   // source IP, for the per-address cap (inbound only)
     std::optional<tls::PeerId> expected;  // outbound: who we meant to reach
-    std::string dialed_address;            // outbound: the address as the user gave it
-    bool explicit_id = false;              // outbound: the user named the ID (ID@HOST:PORT)
+    std::string dialed_address;           // outbound: the address as the user gave it
+    bool explicit_id = false;             // outbound: the user named the ID (ID@HOST:PORT)
   };
 
   asio::awaitable<void> accept_loop();
+  asio::awaitable<void> confirm_disconnect(tls::PeerId id, session::CloseReason reason);
   asio::awaitable<void> drain(std::vector<std::shared_ptr<session::Connection>> closing,
                               std::function<void()> done);
   asio::awaitable<void> dial(net::DialTarget target, std::optional<tls::PeerId> expected);

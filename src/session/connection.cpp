@@ -44,10 +44,9 @@ std::string_view to_string(Direction direction) {
   return direction == Direction::inbound ? "in" : "out";
 }
 
-Connection::Connection(std::uint64_t serial, asio::ip::tcp::socket socket,
-                       asio::ssl::context& tls, Direction direction, std::string remote_address,
-                       ProtocolConfig config, const Clock& clock, Random& random,
-                       ConnectionObserver& observer)
+Connection::Connection(std::uint64_t serial, asio::ip::tcp::socket socket, asio::ssl::context& tls,
+                       Direction direction, std::string remote_address, ProtocolConfig config,
+                       const Clock& clock, Random& random, ConnectionObserver& observer)
     : stream_(std::move(socket), tls),
       direction_(direction),
       remote_address_(std::move(remote_address)),
@@ -66,8 +65,10 @@ Connection::~Connection() = default;
 
 void Connection::start() {
   auto self = shared_from_this();
-  asio::co_spawn(stream_.get_executor(), [self] { return self->run(); }, asio::detached);
-  asio::co_spawn(stream_.get_executor(), [self] { return self->watchdog(); }, asio::detached);
+  asio::co_spawn(
+      stream_.get_executor(), [self] { return self->run(); }, asio::detached);
+  asio::co_spawn(
+      stream_.get_executor(), [self] { return self->watchdog(); }, asio::detached);
 }
 
 void Connection::send_chat(const wire::Chat& chat) {
@@ -101,7 +102,9 @@ void Connection::close_socket() {
   stream_.lowest_layer().close(ignored);
 }
 
-void Connection::wake_writer() { writer_wake_.cancel(); }
+void Connection::wake_writer() {
+  writer_wake_.cancel();
+}
 
 void Connection::report_closed(const CloseReason& reason) {
   if (closed_reported_) return;
@@ -130,10 +133,10 @@ asio::awaitable<void> Connection::run() {
     }
   } else if (!closed_reported_) {
     const bool timed_out = clock_.now() >= handshake_deadline_;
-    report_closed(timed_out ? CloseReason{"timeout",
-                                          "no TLS handshake before the handshake deadline", true}
-                            : CloseReason{handshake_failure_code(handshake_error),
-                                          tls::explain_handshake_failure(handshake_error), true});
+    report_closed(
+        timed_out ? CloseReason{"timeout", "no TLS handshake before the handshake deadline", true}
+                  : CloseReason{handshake_failure_code(handshake_error),
+                                tls::explain_handshake_failure(handshake_error), true});
   }
   if (!authenticated_ || closed_reported_) {
     close_socket();
@@ -147,7 +150,8 @@ asio::awaitable<void> Connection::run() {
   } else {
     protocol_.start();
   }
-  asio::co_spawn(stream_.get_executor(), [self] { return self->writer(); }, asio::detached);
+  asio::co_spawn(
+      stream_.get_executor(), [self] { return self->writer(); }, asio::detached);
 
   while (protocol_.state() != State::closed) {
     auto room = protocol_.prepare_read(kReadChunk);
@@ -179,7 +183,8 @@ asio::awaitable<void> Connection::writer() {
       continue;
     }
     protocol_.take_output(buffer);
-    auto [error, size] = co_await asio::async_write(stream_, asio::buffer(buffer), net::use_nothrow);
+    auto [error, size] =
+        co_await asio::async_write(stream_, asio::buffer(buffer), net::use_nothrow);
     (void)size;
     if (error) {
       transport_failed_ = true;
@@ -234,13 +239,21 @@ asio::awaitable<void> Connection::watchdog() {
   }
 }
 
-void Connection::on_hello(const wire::Hello& /*hello*/) { observer_.on_open(*this); }
+void Connection::on_hello(const wire::Hello& /*hello*/) {
+  observer_.on_open(*this);
+}
 
-void Connection::on_chat(wire::Chat&& chat) { observer_.on_chat(*this, std::move(chat)); }
+void Connection::on_chat(wire::Chat&& chat) {
+  observer_.on_chat(*this, std::move(chat));
+}
 
-void Connection::on_ack(std::uint64_t seq) { observer_.on_ack(*this, seq); }
+void Connection::on_ack(std::uint64_t seq) {
+  observer_.on_ack(*this, seq);
+}
 
-void Connection::on_credit() { observer_.on_credit(*this); }
+void Connection::on_credit() {
+  observer_.on_credit(*this);
+}
 
 void Connection::on_close(const CloseReason& reason) {
   report_closed(reason);

@@ -41,8 +41,7 @@ class ConnectionObserver {
   virtual void on_closed(Connection& connection, const CloseReason& reason) = 0;
 };
 
-class Connection final : public std::enable_shared_from_this<Connection>,
-                         private ProtocolListener {
+class Connection final : public std::enable_shared_from_this<Connection>, private ProtocolListener {
  public:
   using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 

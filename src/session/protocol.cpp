@@ -13,9 +13,12 @@ using wire::FrameType;
 
 std::string_view to_string(State state) {
   switch (state) {
-    case State::awaiting_hello: return "awaiting_hello";
-    case State::open: return "open";
-    case State::closed: return "closed";
+    case State::awaiting_hello:
+      return "awaiting_hello";
+    case State::open:
+      return "open";
+    case State::closed:
+      return "closed";
   }
   return "unknown";
 }
@@ -179,7 +182,9 @@ void Protocol::close(ByeReason reason, std::string message) {
   finish(CloseReason{std::move(code), std::move(message), false});
 }
 
-void Protocol::fail(ByeReason reason, std::string message) { close(reason, std::move(message)); }
+void Protocol::fail(ByeReason reason, std::string message) {
+  close(reason, std::move(message));
+}
 
 void Protocol::on_transport_closed(std::string message) {
   if (state_ == State::closed) return;
@@ -204,17 +209,16 @@ Clock::TimePoint Protocol::on_timer() {
     case State::open:
       if (now - last_received_ >= config_.dead_after) {
         fail(ByeReason::timeout,
-             fmt::format("nothing heard for {} s; the peer is presumed dead",
-                         std::chrono::duration_cast<std::chrono::seconds>(config_.dead_after)
-                             .count()));
+             fmt::format(
+                 "nothing heard for {} s; the peer is presumed dead",
+                 std::chrono::duration_cast<std::chrono::seconds>(config_.dead_after).count()));
         return now;
       }
       if (now - last_sent_ >= config_.keepalive_interval) {
         wire::encode(output_, wire::Ping{++ping_nonce_});
         note_output();
       }
-      return std::min(last_sent_ + config_.keepalive_interval,
-                      last_received_ + config_.dead_after);
+      return std::min(last_sent_ + config_.keepalive_interval, last_received_ + config_.dead_after);
     case State::closed:
       return now + config_.keepalive_interval;
   }

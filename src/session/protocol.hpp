@@ -18,7 +18,7 @@
 namespace peerchat::session {
 
 struct ProtocolConfig {
-  std::string name;             // our display name, sent in HELLO
+  std::string name;  // our display name, sent in HELLO
   std::uint16_t listen_port = 0;
   std::uint32_t receive_window = 512;  // CHAT frames the peer may have in flight to us
   Clock::Duration handshake_timeout = std::chrono::seconds(10);
@@ -31,8 +31,8 @@ std::string_view to_string(State state);
 
 // Why a session ended. `code` is the stable machine-readable reason used in events.
 struct CloseReason {
-  std::string code;     // "quit", "shutdown", "timeout", "protocol_error", "connection_lost", ...
-  std::string message;  // for people
+  std::string code;      // "quit", "shutdown", "timeout", "protocol_error", "connection_lost", ...
+  std::string message;   // for people
   bool by_peer = false;  // the peer sent BYE (or vanished) rather than us deciding
 };
 

@@ -13,12 +13,12 @@ Error sqlite_error(sqlite3* db, int code, std::string_view doing) {
       return make_error(Errc::disk_full,
                         fmt::format("{}: the disk is full ({}); free some space", doing, detail));
     case SQLITE_IOERR:
-      return make_error(Errc::io_error, fmt::format("{}: disk I/O error ({}); check the disk",
-                                                    doing, detail));
+      return make_error(Errc::io_error,
+                        fmt::format("{}: disk I/O error ({}); check the disk", doing, detail));
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return make_error(Errc::corrupt, fmt::format("{}: the database is corrupt ({})", doing,
-                                                   detail));
+      return make_error(Errc::corrupt,
+                        fmt::format("{}: the database is corrupt ({})", doing, detail));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return make_error(Errc::busy, fmt::format("{}: the database is busy ({})", doing, detail));
@@ -39,7 +39,9 @@ Statement& Statement::operator=(Statement&& other) noexcept {
   return *this;
 }
 
-Statement::~Statement() { sqlite3_finalize(statement_); }
+Statement::~Statement() {
+  sqlite3_finalize(statement_);
+}
 
 Statement& Statement::bind(int index, std::string_view text) {
   sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
@@ -102,8 +104,7 @@ bool Statement::is_null(int column) const {
 Result<Database> Database::open(const std::string& path) {
   sqlite3* db = nullptr;
   const int code = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      nullptr);
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (code != SQLITE_OK) {
     Error error = sqlite_error(db, code, fmt::format("cannot open database {}", path));
     sqlite3_close(db);
@@ -113,7 +114,9 @@ Result<Database> Database::open(const std::string& path) {
   return Database(db);
 }
 
-Database::~Database() { sqlite3_close(db_); }
+Database::~Database() {
+  sqlite3_close(db_);
+}
 
 Result<void> Database::exec(std::string_view sql, std::string_view doing) {
   const std::string statement(sql);

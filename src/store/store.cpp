@@ -143,8 +143,8 @@ Result<std::vector<PeerRecord>> Store::read_peers(Statement& statement) {
       return row.error();
     }
     if (!*row) break;
-    peers.push_back(PeerRecord{to_key(statement.blob(0)), statement.text(1),
-                               statement.integer(2), statement.integer(3), statement.text(4)});
+    peers.push_back(PeerRecord{to_key(statement.blob(0)), statement.text(1), statement.integer(2),
+                               statement.integer(3), statement.text(4)});
   }
   statement.reset();
   return peers;
@@ -163,7 +163,9 @@ Result<std::vector<PeerRecord>> Store::find_peers_by_name(std::string_view name)
   return read_peers(find_by_name_);
 }
 
-Result<std::vector<PeerRecord>> Store::list_peers() { return read_peers(list_peers_); }
+Result<std::vector<PeerRecord>> Store::list_peers() {
+  return read_peers(list_peers_);
+}
 
 Result<void> Store::remember_peer(const PeerRecord& peer) {
   upsert_peer_.bind(1, std::span<const std::uint8_t>(peer.id))
@@ -184,8 +186,7 @@ Result<std::optional<PeerKey>> Store::pinned_identity(std::string_view address) 
   return key;
 }
 
-Result<void> Store::pin_address(std::string_view address, const PeerKey& id,
-                                std::int64_t now_ms) {
+Result<void> Store::pin_address(std::string_view address, const PeerKey& id, std::int64_t now_ms) {
   auto existing = pinned_identity(address);
   if (!existing) return existing.error();
   if (*existing) {

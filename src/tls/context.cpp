@@ -122,9 +122,10 @@ std::string explain_handshake_failure(const std::error_code& error) {
         return "the remote end did not speak TLS; is it a peerchat peer? check the port";
       case SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL:
       case SSL_R_NO_APPLICATION_PROTOCOL:
-        return fmt::format("the peer speaks another peerchat protocol version (we speak {}); "
-                           "upgrade the older side",
-                           kAlpn);
+        return fmt::format(
+            "the peer speaks another peerchat protocol version (we speak {}); "
+            "upgrade the older side",
+            kAlpn);
       case SSL_R_UNSUPPORTED_PROTOCOL:
       case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
       case SSL_R_NO_PROTOCOLS_AVAILABLE:

@@ -10,15 +10,24 @@ class Category final : public std::error_category {
   const char* name() const noexcept override { return "peerchat.tls"; }
   std::string message(int value) const override {
     switch (static_cast<Errc>(value)) {
-      case Errc::identity_unreadable: return "identity files cannot be read";
-      case Errc::identity_corrupt: return "identity files are corrupt";
-      case Errc::identity_write_failed: return "identity files cannot be written";
-      case Errc::bad_peer_id: return "not a valid peer ID";
-      case Errc::handshake_failed: return "TLS handshake failed";
-      case Errc::no_peer_certificate: return "the peer presented no certificate";
-      case Errc::bad_peer_certificate: return "the peer's certificate is not acceptable";
-      case Errc::protocol_version_mismatch: return "the peer speaks another protocol version";
-      case Errc::not_peerchat: return "the remote end is not a peerchat peer";
+      case Errc::identity_unreadable:
+        return "identity files cannot be read";
+      case Errc::identity_corrupt:
+        return "identity files are corrupt";
+      case Errc::identity_write_failed:
+        return "identity files cannot be written";
+      case Errc::bad_peer_id:
+        return "not a valid peer ID";
+      case Errc::handshake_failed:
+        return "TLS handshake failed";
+      case Errc::no_peer_certificate:
+        return "the peer presented no certificate";
+      case Errc::bad_peer_certificate:
+        return "the peer's certificate is not acceptable";
+      case Errc::protocol_version_mismatch:
+        return "the peer speaks another protocol version";
+      case Errc::not_peerchat:
+        return "the remote end is not a peerchat peer";
     }
     return "unknown TLS error";
   }
@@ -31,6 +40,8 @@ const std::error_category& error_category() {
   return category;
 }
 
-std::error_code make_error_code(Errc e) { return {static_cast<int>(e), error_category()}; }
+std::error_code make_error_code(Errc e) {
+  return {static_cast<int>(e), error_category()};
+}
 
 }  // namespace peerchat::tls

@@ -87,11 +87,12 @@ X509* make_certificate(EVP_PKEY* key) {
        BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(certificate)) != nullptr;
   BN_free(serial);
   ok = ok && X509_gmtime_adj(X509_getm_notBefore(certificate), -24L * 3600) != nullptr;
-  ok = ok && X509_time_adj_ex(X509_getm_notAfter(certificate), kValidityDays, 0, nullptr) != nullptr;
+  ok =
+      ok && X509_time_adj_ex(X509_getm_notAfter(certificate), kValidityDays, 0, nullptr) != nullptr;
   X509_NAME* name = X509_get_subject_name(certificate);
   ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                        reinterpret_cast<const unsigned char*>("peerchat"), -1,
-                                        -1, 0) == 1;
+                                        reinterpret_cast<const unsigned char*>("peerchat"), -1, -1,
+                                        0) == 1;
   ok = ok && X509_set_issuer_name(certificate, name) == 1;
   ok = ok && X509_set_pubkey(certificate, key) == 1;
   // Ed25519 signs the whole message itself: no separate digest.
@@ -157,10 +158,9 @@ Result<Identity> Identity::load_or_create(const fs::path& dir) {
       return make_error(Errc::identity_write_failed, "cannot create the identity certificate");
     }
     X509* certificate = identity.certificate_.get();
-    if (auto written = write_file(certificate_file, 0644,
-                                  [certificate](std::FILE* out) {
-                                    return PEM_write_X509(out, certificate);
-                                  });
+    if (auto written =
+            write_file(certificate_file, 0644,
+                       [certificate](std::FILE* out) { return PEM_write_X509(out, certificate); });
         !written) {
       return written.error();
     }

@@ -73,7 +73,9 @@ std::string PeerId::to_string() const {
   return grouped;
 }
 
-std::string PeerId::fingerprint() const { return to_string().substr(0, 2 * kGroup + 1); }
+std::string PeerId::fingerprint() const {
+  return to_string().substr(0, 2 * kGroup + 1);
+}
 
 bool PeerId::matches_prefix(std::string_view prefix) const {
   const std::string clean = normalise(prefix);

@@ -13,7 +13,9 @@ namespace peerchat::wire {
 
 using Bytes = std::vector<std::uint8_t>;
 
-inline void put_u8(Bytes& out, std::uint8_t v) { out.push_back(v); }
+inline void put_u8(Bytes& out, std::uint8_t v) {
+  out.push_back(v);
+}
 inline void put_u16(Bytes& out, std::uint16_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 8));
   out.push_back(static_cast<std::uint8_t>(v));

@@ -13,13 +13,20 @@ bool is_known_type(std::uint8_t type) {
 
 std::string_view to_string(FrameType type) {
   switch (type) {
-    case FrameType::hello: return "HELLO";
-    case FrameType::credit: return "CREDIT";
-    case FrameType::chat: return "CHAT";
-    case FrameType::ack: return "ACK";
-    case FrameType::bye: return "BYE";
-    case FrameType::ping: return "PING";
-    case FrameType::pong: return "PONG";
+    case FrameType::hello:
+      return "HELLO";
+    case FrameType::credit:
+      return "CREDIT";
+    case FrameType::chat:
+      return "CHAT";
+    case FrameType::ack:
+      return "ACK";
+    case FrameType::bye:
+      return "BYE";
+    case FrameType::ping:
+      return "PING";
+    case FrameType::pong:
+      return "PONG";
   }
   return "UNKNOWN";
 }
@@ -40,7 +47,9 @@ std::span<std::uint8_t> FrameDecoder::prepare(std::size_t size) {
   return {buffer_.data() + end_, size};
 }
 
-void FrameDecoder::commit(std::size_t written) { end_ += written; }
+void FrameDecoder::commit(std::size_t written) {
+  end_ += written;
+}
 
 void FrameDecoder::feed(std::span<const std::uint8_t> bytes) {
   auto room = prepare(bytes.size());
@@ -65,9 +74,9 @@ Result<std::optional<FrameView>> FrameDecoder::next() {
   const std::uint32_t length = load_u32(buffer_.data() + begin_);
   if (length == 0) return make_error(Errc::empty_frame, "frame length is zero");
   if (length > max_frame_) {
-    return make_error(Errc::frame_too_large,
-                      fmt::format("frame length {} exceeds the limit of {} bytes", length,
-                                  max_frame_));
+    return make_error(
+        Errc::frame_too_large,
+        fmt::format("frame length {} exceeds the limit of {} bytes", length, max_frame_));
   }
   if (buffered() < kHeaderSize + length) return std::optional<FrameView>{};
   const std::uint8_t* start = buffer_.data() + begin_ + kHeaderSize;

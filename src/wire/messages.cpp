@@ -49,15 +49,24 @@ std::string to_hex(const MessageId& id) {
 
 std::string_view to_string(ByeReason reason) {
   switch (reason) {
-    case ByeReason::quit: return "quit";
-    case ByeReason::shutdown: return "shutdown";
-    case ByeReason::duplicate: return "duplicate";
-    case ByeReason::protocol_error: return "protocol_error";
-    case ByeReason::version_mismatch: return "version_mismatch";
-    case ByeReason::timeout: return "timeout";
-    case ByeReason::self_connection: return "self_connection";
-    case ByeReason::identity_mismatch: return "identity_mismatch";
-    case ByeReason::overloaded: return "overloaded";
+    case ByeReason::quit:
+      return "quit";
+    case ByeReason::shutdown:
+      return "shutdown";
+    case ByeReason::duplicate:
+      return "duplicate";
+    case ByeReason::protocol_error:
+      return "protocol_error";
+    case ByeReason::version_mismatch:
+      return "version_mismatch";
+    case ByeReason::timeout:
+      return "timeout";
+    case ByeReason::self_connection:
+      return "self_connection";
+    case ByeReason::identity_mismatch:
+      return "identity_mismatch";
+    case ByeReason::overloaded:
+      return "overloaded";
   }
   return "other";
 }
@@ -109,8 +118,7 @@ void encode(Bytes& out, const Ack& ack) {
 }
 
 void encode(Bytes& out, const Bye& bye) {
-  const std::string_view message =
-      std::string_view(bye.message).substr(0, kMaxByeMessageBytes);
+  const std::string_view message = std::string_view(bye.message).substr(0, kMaxByeMessageBytes);
   append_header(out, FrameType::bye, 1 + 2 + message.size());
   put_u8(out, static_cast<std::uint8_t>(bye.reason));
   put_u16(out, static_cast<std::uint16_t>(message.size()));

@@ -22,7 +22,7 @@ std::string to_hex(const MessageId& id);
 
 struct Hello {
   std::uint16_t version = kProtocolVersion;
-  std::uint16_t listen_port = 0;  // 0: this peer does not accept connections
+  std::uint16_t listen_port = 0;   // 0: this peer does not accept connections
   std::uint32_t capabilities = 0;  // bit set; none are defined in v1
   std::string name;
 };
@@ -34,7 +34,7 @@ struct Credit {
 
 struct Chat {
   MessageId id{};
-  std::uint64_t seq = 0;  // per (sender, receiver) pair, starting at 1, never reused
+  std::uint64_t seq = 0;          // per (sender, receiver) pair, starting at 1, never reused
   std::int64_t timestamp_ms = 0;  // sender's wall clock; informational only
   std::string text;
 };

@@ -1,0 +1,225 @@
+// Chat between real peerchat processes: both ways, several peers, bursts, leaving.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <set>
+
+#include "harness.hpp"
+
+namespace peerchat::testing {
+namespace {
+
+auto from(const Peer& peer) {
+  return [id = peer.id()](const json& e) { return e.value("peer", "") == id; };
+}
+
+std::optional<json> connected_to(Peer& self, const Peer& other) {
+  return self.wait_for([&](const json& e) { return e["event"] == "connected" && from(other)(e); });
+}
+
+TEST(IntegrationChat, TwoPeersChatBothWaysWithDeliveredEvents) {
+  TempDir root;
+  Peer alice("alice", root);
+  Peer bob("bob", root, {"--connect", alice.address()});
+  auto seen = connected_to(alice, bob);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ((*seen)["name"], "bob");
+  EXPECT_EQ((*seen)["direction"], "in");
+  auto dialed = connected_to(bob, alice);
+  ASSERT_TRUE(dialed);
+  EXPECT_EQ((*dialed)["direction"], "out");
+  EXPECT_EQ((*dialed)["address"], alice.address());
+
+  alice.command("/msg bob hi bob");
+  auto queued = alice.wait_event("queued");
+  ASSERT_TRUE(queued);
+  auto message = bob.wait_event("message");
+  ASSERT_TRUE(message);
+  EXPECT_EQ((*message)["text"], "hi bob");
+  EXPECT_EQ((*message)["peer"], alice.id());
+  EXPECT_EQ((*message)["name"], "alice");
+  EXPECT_EQ((*message)["id"], (*queued)["id"]);
+  auto delivered = alice.wait_event("delivered");
+  ASSERT_TRUE(delivered);
+  EXPECT_EQ((*delivered)["id"], (*queued)["id"]);
+  EXPECT_EQ((*delivered)["peer"], bob.id());
+
+  bob.command("hello alice, plain line");  // one peer connected: goes to alice
+  auto reply = alice.wait_event("message");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["text"], "hello alice, plain line");
+  EXPECT_EQ((*reply)["peer"], bob.id());
+  ASSERT_TRUE(bob.wait_event("delivered"));
+}
+
+TEST(IntegrationChat, ThreePeersAtOnce) {
+  TempDir root;
+  Peer alice("alice", root);
+  Peer bob("bob", root, {"--connect", alice.address()});
+  Peer carol("carol", root, {"--connect", alice.address()});
+  ASSERT_TRUE(connected_to(alice, bob));
+  ASSERT_TRUE(connected_to(alice, carol));
+
+  alice.command("/peers");
+  auto peers = alice.wait_event("peers");
+  ASSERT_TRUE(peers);
+  std::set<std::string> ids;
+  for (const auto& entry : (*peers)["peers"]) {
+    ids.insert(entry["peer"].get<std::string>());
+    EXPECT_EQ(entry["fingerprint"].get<std::string>().size(), 9u);
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{bob.id(), carol.id()}));
+
+  alice.command("/msg bob for bob only");
+  alice.command("/msg carol for carol only");
+  bob.command("bob to alice");
+  carol.command("carol to alice");
+  auto to_bob = bob.wait_event("message");
+  auto to_carol = carol.wait_event("message");
+  ASSERT_TRUE(to_bob && to_carol);
+  EXPECT_EQ((*to_bob)["text"], "for bob only");
+  EXPECT_EQ((*to_carol)["text"], "for carol only");
+  auto first = alice.wait_event("message");
+  auto second = alice.wait_event("message");
+  ASSERT_TRUE(first && second);
+  std::set<std::string> texts = {(*first)["text"], (*second)["text"]};
+  EXPECT_EQ(texts, (std::set<std::string>{"bob to alice", "carol to alice"}));
+  bob.drain(300ms);
+  carol.drain(300ms);
+  EXPECT_EQ(bob.count("message"), 1u);
+  EXPECT_EQ(carol.count("message"), 1u);
+}
+
+TEST(IntegrationChat, BurstOfAThousandArrivesCompleteInOrderOnce) {
+  constexpr int kCount = 1000;
+  TempDir root;
+  Peer alice("alice", root);
+  Peer bob("bob", root, {"--connect", alice.address()});
+  ASSERT_TRUE(connected_to(alice, bob));
+  for (int i = 0; i < kCount; ++i) alice.command("/msg bob burst " + std::to_string(i));
+
+  std::set<std::string> queued_ids;
+  for (int i = 0; i < kCount; ++i) {
+    auto queued = alice.wait_event("queued", 20s);
+    ASSERT_TRUE(queued) << "queued " << i;
+    queued_ids.insert((*queued)["id"].get<std::string>());
+  }
+  std::uint64_t last_seq = 0;
+  for (int i = 0; i < kCount; ++i) {
+    auto message = bob.wait_event("message", 20s);
+    ASSERT_TRUE(message) << "message " << i;
+    EXPECT_EQ((*message)["text"], "burst " + std::to_string(i));
+    const auto seq = (*message)["seq"].get<std::uint64_t>();
+    EXPECT_GT(seq, last_seq);
+    last_seq = seq;
+  }
+  std::set<std::string> delivered_ids;
+  for (int i = 0; i < kCount; ++i) {
+    auto delivered = alice.wait_event("delivered", 20s);
+    ASSERT_TRUE(delivered) << "delivered " << i;
+    delivered_ids.insert((*delivered)["id"].get<std::string>());
+  }
+  EXPECT_EQ(delivered_ids, queued_ids);
+  bob.drain(500ms);
+  EXPECT_EQ(bob.count("message"), static_cast<std::size_t>(kCount));  // nothing twice
+}
+
+TEST(IntegrationChat, QuitTellsTheOtherSideWhy) {
+  TempDir root;
+  Peer alice("alice", root);
+  Peer bob("bob", root, {"--connect", alice.address()});
+  ASSERT_TRUE(connected_to(alice, bob));
+  bob.command("/quit");
+  EXPECT_EQ(bob.process().wait_exit(5s), std::optional<int>(0));
+  auto gone = alice.wait_event("disconnected");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ((*gone)["peer"], bob.id());
+  EXPECT_EQ((*gone)["reason"], "quit");
+  EXPECT_FALSE((*gone)["message"].get<std::string>().empty());
+
+  Peer carol("carol", root, {"--connect", alice.address()});
+  ASSERT_TRUE(connected_to(alice, carol));
+  carol.process().signal(SIGTERM);
+  EXPECT_EQ(carol.process().wait_exit(5s), std::optional<int>(0));
+  auto terminated = alice.wait_event("disconnected");
+  ASSERT_TRUE(terminated);
+  EXPECT_EQ((*terminated)["peer"], carol.id());
+  EXPECT_EQ((*terminated)["reason"], "shutdown");
+}
+
+TEST(IntegrationChat, CrossedDialsEndWithExactlyOneSession) {
+  TempDir root;
+  Peer alice("alice", root);
+  Peer bob("bob", root);
+  alice.command("/connect " + bob.address());
+  bob.command("/connect " + alice.address());
+  ASSERT_TRUE(connected_to(alice, bob));
+  ASSERT_TRUE(connected_to(bob, alice));
+  alice.drain(1500ms);  // let duplicate resolution finish
+  bob.drain(100ms);
+  for (Peer* peer : {&alice, &bob}) {
+    peer->command("/peers");
+    auto peers = peer->wait_event("peers");
+    ASSERT_TRUE(peers);
+    EXPECT_EQ((*peers)["peers"].size(), 1u) << peer->name();
+  }
+  alice.command("/msg bob after crossing");
+  bob.command("/msg alice after crossing too");
+  ASSERT_TRUE(bob.wait_event("message"));
+  ASSERT_TRUE(alice.wait_event("message"));
+  ASSERT_TRUE(alice.wait_event("delivered"));
+  ASSERT_TRUE(bob.wait_event("delivered"));
+  EXPECT_EQ(alice.count("disconnected"), 0u);
+  EXPECT_EQ(bob.count("disconnected"), 0u);
+}
+
+TEST(IntegrationChat, ConnectingToItselfIsRefused) {
+  TempDir root;
+  Peer alice("alice", root);
+  alice.command("/connect " + alice.address());
+  auto error = alice.wait_event("error");
+  ASSERT_TRUE(error);
+  EXPECT_EQ((*error)["code"], "self_connection");
+  Peer bob("bob", root, {"--connect", alice.address()});  // still serving
+  ASSERT_TRUE(connected_to(alice, bob));
+}
+
+TEST(IntegrationChat, UnknownPeerAndBadCommandsAreErrors) {
+  TempDir root;
+  Peer alice("alice", root);
+  alice.command("/msg nobody hello");
+  auto unknown = alice.wait_event("error");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ((*unknown)["code"], "unknown_peer");
+  alice.command("/frobnicate");
+  auto bad = alice.wait_event("error");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ((*bad)["code"], "unknown_command");
+  alice.command("/connect not-an-address");
+  auto address = alice.wait_event("error");
+  ASSERT_TRUE(address);
+  EXPECT_EQ((*address)["code"], "bad_address");
+  alice.command("/connect 127.0.0.1:1");
+  auto refused = alice.wait_event("error");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ((*refused)["code"], "connection_refused");
+}
+
+TEST(IntegrationChat, IPv6LoopbackWorks) {
+  TempDir root;
+  Peer alice("alice", root);
+  Peer bob("bob", root, {"--connect", "[::1]:" + std::to_string(alice.port())});
+  auto connected = bob.wait_event("connected");
+  if (!connected) {
+    auto error = bob.wait_event("error", 1s);
+    if (error &&
+        (*error)["message"].get<std::string>().find("ddress family") != std::string::npos) {
+      GTEST_SKIP() << "no IPv6 on this machine";
+    }
+    FAIL() << "no connection over ::1";
+  }
+  EXPECT_EQ((*connected)["address"], "[::1]:" + std::to_string(alice.port()));
+}
+
+}  // namespace
+}  // namespace peerchat::testing

@@ -1,0 +1,292 @@
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace peerchat::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int remaining_ms(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+}  // namespace
+
+std::string peerchat_binary() {
+  const char* path = std::getenv("PEERCHAT_BIN");
+  if (path == nullptr) throw std::runtime_error("PEERCHAT_BIN is not set (run through ctest)");
+  return path;
+}
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/peerchat-it-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+Process::Process(const std::vector<std::string>& args, const std::filesystem::path& stderr_file)
+    : stderr_file_(stderr_file) {
+  int in_pipe[2];
+  int out_pipe[2];
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe failed");
+  }
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::dup2(in_pipe[0], 0);
+    ::dup2(out_pipe[1], 1);
+    const int err = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (err >= 0) ::dup2(err, 2);
+    std::vector<char*> argv;
+    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  stdin_fd_ = in_pipe[1];
+  stdout_fd_ = out_pipe[0];
+  reader_ = std::thread([this] { pump_stdout(); });
+}
+
+void Process::pump_stdout() {
+  std::string pending;
+  char chunk[65536];
+  while (true) {
+    const ssize_t got = ::read(stdout_fd_, chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;  // EOF once the child (and any grandchild) closed stdout
+    pending.append(chunk, static_cast<std::size_t>(got));
+    std::size_t start = 0;
+    std::lock_guard lock(mutex_);
+    for (std::size_t newline; (newline = pending.find('\n', start)) != std::string::npos;) {
+      lines_.push_back(pending.substr(start, newline - start));
+      start = newline + 1;
+    }
+    pending.erase(0, start);
+    arrived_.notify_all();
+  }
+  std::lock_guard lock(mutex_);
+  stdout_closed_ = true;
+  arrived_.notify_all();
+}
+
+Process::~Process() {
+  close_stdin();
+  if (!exit_code_) {
+    signal(SIGTERM);
+    if (!wait_exit(3s)) {
+      signal(SIGKILL);
+      wait_exit(3s);
+    }
+  }
+  if (reader_.joinable()) reader_.join();  // the child is gone, so its stdout hit EOF
+  if (stdout_fd_ >= 0) ::close(stdout_fd_);
+}
+
+void Process::write_line(const std::string& line) {
+  if (stdin_fd_ < 0) return;
+  const std::string data = line + "\n";
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t wrote = ::write(stdin_fd_, data.data() + done, data.size() - done);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) return;
+    done += static_cast<std::size_t>(wrote);
+  }
+}
+
+void Process::close_stdin() {
+  if (stdin_fd_ >= 0) ::close(stdin_fd_);
+  stdin_fd_ = -1;
+}
+
+std::optional<std::string> Process::read_line(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  arrived_.wait_for(lock, timeout, [&] { return !lines_.empty() || stdout_closed_; });
+  if (lines_.empty()) return std::nullopt;
+  std::string line = std::move(lines_.front());
+  lines_.pop_front();
+  return line;
+}
+
+bool Process::finished_output() {
+  std::lock_guard lock(mutex_);
+  return stdout_closed_ && lines_.empty();
+}
+
+std::optional<int> Process::wait_exit(std::chrono::milliseconds timeout) {
+  if (exit_code_) return exit_code_;
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return exit_code_;
+    }
+    if (Clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+void Process::signal(int number) {
+  if (pid_ > 0 && !exit_code_) ::kill(pid_, number);
+}
+
+std::string Process::stderr_text() const {
+  std::ifstream in(stderr_file_);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Finished run_to_end(const std::vector<std::string>& args, const TempDir& dir,
+                    std::chrono::milliseconds timeout) {
+  static int counter = 0;
+  const auto err_file = dir / ("run-" + std::to_string(++counter) + ".err");
+  Process process(args, err_file);
+  process.close_stdin();
+  Finished finished;
+  const auto deadline = Clock::now() + timeout;
+  while (auto line = process.read_line(std::chrono::milliseconds(remaining_ms(deadline)))) {
+    finished.out += *line + "\n";
+  }
+  finished.exit_code =
+      process.wait_exit(std::chrono::milliseconds(remaining_ms(deadline)) + 1s).value_or(-1);
+  finished.err = process.stderr_text();
+  return finished;
+}
+
+Peer::Peer(const std::string& name, const TempDir& root, std::vector<std::string> extra)
+    : name_(name),
+      data_dir_(root / name),
+      process_(
+          [&] {
+            std::vector<std::string> args = {
+                peerchat_binary(), "--json", "--name",     name,
+                "--port",          "0",      "--data-dir", (root / name).string()};
+            args.insert(args.end(), extra.begin(), extra.end());
+            return args;
+          }(),
+          root / (name + ".err")) {
+  auto ready = wait_event("ready", 15s);
+  if (!ready) {
+    throw std::runtime_error("peer " + name +
+                             " did not become ready; stderr: " + process_.stderr_text());
+  }
+  id_ = (*ready)["id"].get<std::string>();
+  port_ = (*ready)["port"].get<int>();
+}
+
+bool Peer::read_one(std::chrono::milliseconds timeout) {
+  auto line = process_.read_line(timeout);
+  if (!line) return false;
+  json event = json::parse(*line, nullptr, false);
+  if (event.is_discarded() || !event.is_object() || !event.contains("event")) {
+    // stdout must carry JSON events only.
+    throw std::runtime_error("non-JSON line on stdout of " + name_ + ": " + *line);
+  }
+  log_.push_back(std::move(event));
+  taken_.push_back(false);
+  return true;
+}
+
+std::optional<json> Peer::wait_for(const std::function<bool(const json&)>& match,
+                                   std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::size_t scanned = 0;
+  while (true) {
+    for (; scanned < log_.size(); ++scanned) {
+      if (!taken_[scanned] && match(log_[scanned])) {
+        taken_[scanned] = true;
+        return log_[scanned];
+      }
+    }
+    if (Clock::now() >= deadline || process_.finished_output()) return std::nullopt;
+    read_one(std::chrono::milliseconds(remaining_ms(deadline)));
+  }
+}
+
+std::optional<json> Peer::wait_event(const std::string& name, std::chrono::milliseconds timeout) {
+  return wait_for([&](const json& e) { return e["event"] == name; }, timeout);
+}
+
+void Peer::drain(std::chrono::milliseconds how_long) {
+  const auto deadline = Clock::now() + how_long;
+  while (Clock::now() < deadline && !process_.finished_output()) {
+    read_one(std::chrono::milliseconds(remaining_ms(deadline)));
+  }
+}
+
+std::size_t Peer::count(const std::string& event) const {
+  std::size_t n = 0;
+  for (const auto& e : log_) n += e["event"] == event ? 1u : 0u;
+  return n;
+}
+
+RawSocket::RawSocket(int port, const std::string& source) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return;
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+  ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+RawSocket::~RawSocket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawSocket::send(const std::string& bytes) {
+  return fd_ >= 0 && ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+                         static_cast<ssize_t>(bytes.size());
+}
+
+bool RawSocket::closed_by_peer(std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return true;
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    pollfd fd{fd_, POLLIN, 0};
+    const int ready = ::poll(&fd, 1, remaining_ms(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return false;
+    char chunk[4096];
+    const ssize_t got = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (got <= 0) return true;  // EOF or reset; data (a TLS alert) is read past
+  }
+}
+
+}  // namespace peerchat::testing

@@ -1,0 +1,138 @@
+// Integration test harness: real peerchat processes on 127.0.0.1, each with its own temp data
+// dir, driven through stdin and observed through --json events on stdout.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace peerchat::testing {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// The peerchat executable under test (PEERCHAT_BIN, set by CTest).
+std::string peerchat_binary();
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A child process with piped stdin/stdout and stderr captured to a file. Its stdout is drained
+// by a thread all the time, so a test reading another process never stalls this one on a full
+// pipe.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const std::filesystem::path& stderr_file);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  void write_line(const std::string& line);
+  void close_stdin();
+  // The next stdout line, or nullopt on timeout or EOF.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  // The exit code once the process ends within `timeout` (128 + signal if killed).
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  void signal(int number);
+  pid_t pid() const { return pid_; }
+  // True once stdout reached EOF and every line was read.
+  bool finished_output();
+  std::string stderr_text() const;
+
+ private:
+  void pump_stdout();
+
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  int stdout_fd_ = -1;
+  std::thread reader_;
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::deque<std::string> lines_;
+  bool stdout_closed_ = false;
+  std::filesystem::path stderr_file_;
+  std::optional<int> exit_code_;
+};
+
+// Runs a command to completion (bounded) and returns its exit code and stdout.
+struct Finished {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+Finished run_to_end(const std::vector<std::string>& args, const TempDir& dir,
+                    std::chrono::milliseconds timeout = 20s);
+
+// A peer started with --json on port 0 and waited for until `ready`.
+class Peer {
+ public:
+  Peer(const std::string& name, const TempDir& root, std::vector<std::string> extra = {});
+
+  // Waits for the next event matching `match` (events already seen but not consumed count too).
+  std::optional<json> wait_for(const std::function<bool(const json&)>& match,
+                               std::chrono::milliseconds timeout = 10s);
+  std::optional<json> wait_event(const std::string& name, std::chrono::milliseconds timeout = 10s);
+  // All events seen so far (read, whether consumed or not).
+  const std::vector<json>& log() const { return log_; }
+  // Reads whatever arrives for `how_long` (to check that something does NOT happen).
+  void drain(std::chrono::milliseconds how_long);
+  std::size_t count(const std::string& event) const;
+
+  void command(const std::string& line) { process_.write_line(line); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::string& id() const { return id_; }
+  const std::string& name() const { return name_; }
+  int port() const { return port_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+  Process& process() { return process_; }
+
+ private:
+  bool read_one(std::chrono::milliseconds timeout);
+
+  std::string name_;
+  std::filesystem::path data_dir_;
+  Process process_;
+  std::vector<json> log_;
+  std::vector<bool> taken_;
+  std::string id_;
+  int port_ = 0;
+};
+
+// A plain TCP client for attacks: connect to 127.0.0.1:port from `source` (a 127.x address).
+class RawSocket {
+ public:
+  RawSocket(int port, const std::string& source = "127.0.0.1");
+  ~RawSocket();
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
+  bool connected() const { return fd_ >= 0; }
+  bool send(const std::string& bytes);
+  // True once the peer has closed the connection (EOF or reset), waiting up to `timeout`.
+  bool closed_by_peer(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace peerchat::testing

@@ -1,0 +1,49 @@
+// Bad input on the port: garbage, idle half-open sockets. The peer keeps serving honest peers.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "harness.hpp"
+
+namespace peerchat::testing {
+namespace {
+
+TEST(IntegrationHostile, GarbageAndIdleSocketsLeaveThePeerServing) {
+  TempDir root;
+  Peer alice("alice", root, {"--handshake-timeout", "2"});
+  // Attackers come from another loopback address, so the per-address cap on unauthenticated
+  // connections applies to them and not to the honest peer on 127.0.0.1.
+  std::vector<std::unique_ptr<RawSocket>> idle;
+  for (int i = 0; i < 50; ++i)
+    idle.push_back(std::make_unique<RawSocket>(alice.port(), "127.0.0.2"));
+  RawSocket garbage_open(alice.port(), "127.0.0.3");
+  ASSERT_TRUE(garbage_open.send(std::string(4096, '\xAB')));
+  {
+    RawSocket garbage_closed(alice.port(), "127.0.0.3");
+    ASSERT_TRUE(garbage_closed.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  RawSocket huge_length(alice.port(), "127.0.0.3");
+  ASSERT_TRUE(huge_length.send(std::string("\xFF\xFF\xFF\xFF", 4)));
+
+  Peer bob("bob", root, {"--connect", alice.address()});
+  ASSERT_TRUE(alice.wait_event("connected"));
+  alice.command("/msg bob despite the noise");
+  auto message = bob.wait_event("message");
+  ASSERT_TRUE(message);
+  EXPECT_EQ((*message)["text"], "despite the noise");
+  bob.command("and back");
+  ASSERT_TRUE(alice.wait_event("message"));
+
+  // Garbage is dropped at once; idle sockets at the handshake deadline (2 s here).
+  EXPECT_TRUE(garbage_open.closed_by_peer(3s));
+  EXPECT_TRUE(huge_length.closed_by_peer(3s));
+  for (auto& socket : idle) EXPECT_TRUE(socket->closed_by_peer(6s));
+  EXPECT_FALSE(alice.process().wait_exit(10ms).has_value());  // still running
+
+  // And still serving afterwards.
+  Peer carol("carol", root, {"--connect", alice.address()});
+  ASSERT_TRUE(carol.wait_event("connected"));
+}
+
+}  // namespace
+}  // namespace peerchat::testing
