@@ -26,6 +26,10 @@ void add_common(CLI::App& app, peerchat::cli::CommonOptions& common, bool with_t
                    "seconds between keepalive pings; a peer silent for 3x this is dropped")
         ->check(CLI::Range(1, 3600))
         ->capture_default_str();
+    app.add_option("--receive-window", common.receive_window,
+                   "messages a peer may send us before waiting for credit")
+        ->check(CLI::Range(1, 65536))
+        ->capture_default_str();
   }
 }
 

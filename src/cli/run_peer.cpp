@@ -38,6 +38,7 @@ node::NodeConfig node_config(const CommonOptions& common, const std::string& nam
   config.protocol.handshake_timeout = std::chrono::seconds(common.handshake_timeout_s);
   config.protocol.keepalive_interval = std::chrono::seconds(common.keepalive_s);
   config.protocol.dead_after = std::chrono::seconds(3 * common.keepalive_s);
+  config.protocol.receive_window = common.receive_window;
   return config;
 }
 

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <openssl/err.h>
+
 #include <openssl/ssl.h>
+#include <array>
 
 #include "tls/context.hpp"
 
@@ -14,6 +16,8 @@ namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
 // After BYE, how long the peer gets to finish the TLS close before the socket is cut.
 constexpr auto kCloseGrace = std::chrono::seconds(3);
+// At most this much is read and thrown away from a peer after we said BYE.
+constexpr std::size_t kMaxLingerBytes = 1 << 20;
 
 std::string describe_read_error(const std::error_code& ec) {
   if (ec == asio::error::eof) return "the peer closed the connection";
@@ -200,10 +204,21 @@ asio::awaitable<void> Connection::writer() {
 asio::awaitable<void> Connection::finish_if_last() {
   if (!reader_done_ || !writer_done_ || finished_) co_return;
   auto self = shared_from_this();
-  if (!transport_failed_) {
+  if (!transport_failed_ && graceful_close_) {
     // close_notify both ways; the watchdog cuts this short after the grace period.
     auto [ignored] = co_await stream_.async_shutdown(net::use_nothrow);
     (void)ignored;
+  }
+  // Lingering close: send FIN, then read and discard what the peer still sends. Closing with
+  // unread data would send a reset, which can destroy our BYE before the peer reads it.
+  auto& socket = stream_.next_layer();
+  std::error_code ignored;
+  socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  std::array<char, 4096> discard;
+  for (std::size_t drained = 0; drained < kMaxLingerBytes && socket.is_open();) {
+    auto [error, size] = co_await socket.async_read_some(asio::buffer(discard), net::use_nothrow);
+    if (error) break;
+    drained += size;
   }
   close_socket();
   finished_ = true;
@@ -256,6 +271,8 @@ void Connection::on_credit() {
 }
 
 void Connection::on_close(const CloseReason& reason) {
+  // A peer that broke the protocol or went silent gets our BYE but no wait for its TLS close.
+  graceful_close_ = reason.by_peer || (reason.code != "protocol_error" && reason.code != "timeout");
   report_closed(reason);
   wake_writer();
 }

@@ -105,6 +105,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   bool reader_done_ = false;
   bool writer_done_ = false;
   bool transport_failed_ = false;
+  bool graceful_close_ = true;
   bool finished_ = false;
 };
 
