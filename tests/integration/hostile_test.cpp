@@ -1,6 +1,11 @@
 // Bad input on the port: garbage, idle half-open sockets. The peer keeps serving honest peers.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
 
 #include "harness.hpp"
@@ -43,6 +48,45 @@ TEST(IntegrationHostile, GarbageAndIdleSocketsLeaveThePeerServing) {
   // And still serving afterwards.
   Peer carol("carol", root, {"--connect", alice.address()});
   ASSERT_TRUE(carol.wait_event("connected"));
+}
+
+}  // namespace
+}  // namespace peerchat::testing
+
+namespace peerchat::testing {
+namespace {
+
+// A listener that accepts TCP (the kernel does, from its backlog) but never speaks TLS.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::listen(fd_, 8);
+    socklen_t length = sizeof address;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentListener() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST(IntegrationHostile, DialingSomethingThatNeverAnswersTimesOut) {
+  TempDir root;
+  Peer alice("alice", root, {"--handshake-timeout", "1"});
+  SilentListener silent;
+  alice.command("/connect 127.0.0.1:" + std::to_string(silent.port()));
+  auto error = alice.wait_event("error", 5s);
+  ASSERT_TRUE(error);
+  EXPECT_EQ((*error)["code"], "timeout");
+  EXPECT_NE((*error)["message"].get<std::string>().find("127.0.0.1"), std::string::npos);
 }
 
 }  // namespace
