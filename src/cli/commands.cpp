@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace peerchat::cli {
 namespace {
 
@@ -29,6 +31,7 @@ std::string_view command_help() {
          "  /peers                  list connected peers with their fingerprints\n"
          "  /msg PEER TEXT          send TEXT to PEER (display name, peer ID or ID prefix)\n"
          "  /query PEER             send plain lines to PEER from now on (/query alone: stop)\n"
+         "  /history PEER [N]       the last N messages with PEER (default 20), with their state\n"
          "  /quit                   say goodbye to every peer and exit\n"
          "  /help                   this text\n"
          "A plain line goes to the /query peer, or to the only connected peer.\n";
@@ -55,6 +58,19 @@ void CommandInterpreter::handle_line(std::string_view raw) {
     auto [peer, text] = split_word(rest);
     if (peer.empty() || text.empty()) return node_.report_error("usage", "usage: /msg PEER TEXT");
     node_.send_message(peer, std::string(text));
+  } else if (command == "/history") {
+    auto [peer, count_text] = split_word(rest);
+    if (peer.empty()) return node_.report_error("usage", "usage: /history PEER [N]");
+    std::size_t count = 20;
+    if (!count_text.empty()) {
+      const auto [end, error] =
+          std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+      if (error != std::errc() || end != count_text.data() + count_text.size() || count == 0 ||
+          count > 10'000) {
+        return node_.report_error("usage", "usage: /history PEER [N], N from 1 to 10000");
+      }
+    }
+    node_.show_history(peer, count);
   } else if (command == "/query") {
     if (rest.empty()) {
       query_.reset();

@@ -29,8 +29,24 @@ struct Human {
                        e.peer.direction == "in" ? "they dialed" : "we dialed");
   }
   std::string operator()(const node::event::Queued& e) const {
-    return fmt::format("  -> {}: {}  [sending]", sanitize_for_terminal(e.name),
-                       sanitize_for_terminal(e.text));
+    return fmt::format("  -> {}: {}  [pending {}]", sanitize_for_terminal(e.name),
+                       sanitize_for_terminal(e.text), wire::to_hex(e.id).substr(0, 8));
+  }
+  std::string operator()(const node::event::Sent& e) const {
+    return fmt::format("  ~ sent to {} (message {})", sanitize_for_terminal(e.name),
+                       wire::to_hex(e.id).substr(0, 8));
+  }
+  std::string operator()(const node::event::History& e) const {
+    if (e.messages.empty()) return fmt::format("* no messages with {} yet", who(e.name, e.peer));
+    std::string text =
+        fmt::format("* last {} messages with {}:", e.messages.size(), who(e.name, e.peer));
+    for (const auto& m : e.messages) {
+      const char* mark = m.state == "delivered" ? "✓" : m.state == "queued" ? "…" : " ";
+      text += fmt::format("\n  [{}] {} {}: {}", clock_time(m.timestamp_ms), mark,
+                          m.outgoing ? "you" : sanitize_for_terminal(e.name),
+                          sanitize_for_terminal(m.text));
+    }
+    return text;
   }
   std::string operator()(const node::event::Message& e) const {
     return fmt::format("[{}] {}: {}", clock_time(e.timestamp_ms), sanitize_for_terminal(e.name),

@@ -77,7 +77,12 @@ int run_peer(const PeerOptions& options) {
   SystemRandom random;
   node::NodeConfig config = node_config(options.common, profile->name);
   config.port = options.port;
+  Failpoints failpoints = Failpoints::from_environment();
+  config.failpoints = &failpoints;
   node::Node node(io, config, *profile->identity, *profile->store, clock, random, *sink);
+  if (auto restored = node.restore(); !restored) {
+    return fail_start(options.common.json, "store_failed", restored.error().message, kExitDataDir);
+  }
   if (auto listening = node.listen(); !listening) {
     return fail_start(options.common.json, "port_in_use", listening.error().message, kExitListen);
   }

@@ -110,10 +110,16 @@ int run_send(const SendOptions& options) {
   node::NodeConfig config;
   config.name = profile->name;
   config.listen = false;
+  config.redial = false;
   config.protocol.handshake_timeout = std::chrono::seconds(options.common.handshake_timeout_s);
   SendWatcher watcher(io, options);
   node::Node node(io, config, *profile->identity, *profile->store, clock, random, watcher);
   watcher.bind(node);
+  // Older undelivered messages to this peer go out first, in order.
+  if (auto restored = node.restore(); !restored) {
+    std::cerr << "peerchat: " << restored.error().message << '\n';
+    return kExitDataDir;
+  }
 
   asio::steady_timer deadline(io);
   deadline.expires_after(std::chrono::seconds(options.timeout_s));

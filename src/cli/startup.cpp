@@ -20,6 +20,11 @@ void setup_logging(bool verbose, bool quiet_info) {
   spdlog::set_default_logger(logger);
 }
 
+bool FlagFileFaults::disk_full() const {
+  std::error_code ignored;
+  return std::filesystem::exists(flag_, ignored);
+}
+
 std::string fallback_name() {
   const char* user = std::getenv("USER");
   if (user != nullptr && *user != '\0') return user;
@@ -43,6 +48,10 @@ Result<Profile> open_profile(const CommonOptions& options, int* exit_code) {
   auto opened = store::Store::open(profile.dir / "peerchat.db");
   if (!opened) return opened.error();
   profile.store = std::move(opened.value());
+  if (const char* flag = std::getenv("PEERCHAT_FAULT_DISK_FULL"); flag != nullptr && *flag != 0) {
+    profile.faults = std::make_unique<FlagFileFaults>(flag);
+    profile.store->set_fault_injector(profile.faults.get());
+  }
 
   // The name given now wins and is remembered; otherwise the remembered one; otherwise $USER.
   if (!options.name.empty()) {

@@ -13,11 +13,23 @@
 
 namespace peerchat::cli {
 
+// PEERCHAT_FAULT_DISK_FULL=PATH: while PATH exists, store writes fail as if the disk were full
+// (for tests of the disk-full path; a real full disk gives the same errors).
+class FlagFileFaults final : public store::FaultInjector {
+ public:
+  explicit FlagFileFaults(std::filesystem::path flag) : flag_(std::move(flag)) {}
+  bool disk_full() const override;
+
+ private:
+  std::filesystem::path flag_;
+};
+
 struct Profile {
   std::filesystem::path dir;
   std::optional<store::DataDirLock> lock;
   std::optional<tls::Identity> identity;
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<FlagFileFaults> faults;
   std::string name;
 };
 

@@ -33,6 +33,27 @@ struct ToJson {
             {"peer", e.peer.to_string()},
             {"name", e.name}};
   }
+  json operator()(const event::Sent& e) const {
+    return {{"event", "sent"},
+            {"id", wire::to_hex(e.id)},
+            {"peer", e.peer.to_string()},
+            {"name", e.name}};
+  }
+  json operator()(const event::History& e) const {
+    json list = json::array();
+    for (const auto& m : e.messages) {
+      list.push_back({{"id", wire::to_hex(m.id)},
+                      {"direction", m.outgoing ? "out" : "in"},
+                      {"seq", m.seq},
+                      {"text", m.text},
+                      {"timestamp", m.timestamp_ms},
+                      {"state", m.state}});
+    }
+    return {{"event", "history"},
+            {"peer", e.peer.to_string()},
+            {"name", e.name},
+            {"messages", std::move(list)}};
+  }
   json operator()(const event::Message& e) const {
     return {{"event", "message"},
             {"peer", e.peer.to_string()},

@@ -38,6 +38,24 @@ struct Queued {
   std::string name;
   std::string text;
 };
+struct Sent {
+  wire::MessageId id{};
+  tls::PeerId peer;
+  std::string name;
+};
+struct HistoryEntry {
+  wire::MessageId id{};
+  bool outgoing = false;
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+  std::string text;
+  std::string state;  // "queued", "delivered" (outgoing) or "received"
+};
+struct History {
+  tls::PeerId peer;
+  std::string name;
+  std::vector<HistoryEntry> messages;  // oldest first
+};
 struct Message {
   tls::PeerId peer;
   std::string name;
@@ -71,8 +89,9 @@ struct Problem {
 
 }  // namespace event
 
-using Event = std::variant<event::Ready, event::Connected, event::Queued, event::Message,
-                           event::Delivered, event::Disconnected, event::Peers, event::Problem>;
+using Event = std::variant<event::Ready, event::Connected, event::Queued, event::Sent,
+                           event::Message, event::Delivered, event::Disconnected, event::Peers,
+                           event::History, event::Problem>;
 
 // One JSON object per event, with an "event" field naming it (the --json contract).
 nlohmann::ordered_json to_json(const Event& event);

@@ -1,4 +1,6 @@
-// node: the message path: outbox per peer, credit-paced sending, receiving and ACKs.
+// node: the message path. Outgoing: committed to the outbox, then sent as credit allows,
+// marked delivered on ACK. Incoming: a read batch is committed in one transaction, then
+// acknowledged; duplicates are acknowledged again but never stored or shown twice.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -9,10 +11,19 @@
 namespace peerchat::node {
 namespace {
 
-// Sequence numbers are reserved from the store in blocks, so they are never reused after a
-// restart without a store write per message.
-constexpr std::uint64_t kSequenceBlock = 1024;
 constexpr std::size_t kMinPrefix = 4;
+
+std::string state_name(store::MessageState state) {
+  switch (state) {
+    case store::MessageState::queued:
+      return "queued";
+    case store::MessageState::delivered:
+      return "delivered";
+    case store::MessageState::received:
+      return "received";
+  }
+  return "unknown";
+}
 
 }  // namespace
 
@@ -85,32 +96,29 @@ std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, s
     report(std::move(problem));
     return std::nullopt;
   }
-  if (peer.next_seq == peer.seq_limit) {
-    auto first = store_.reserve_sequences(peer.id.bytes(), kSequenceBlock);
-    if (!first) {
-      report(
-          error_event("store_failed", fmt::format("message not sent: {}", first.error().message)));
-      return std::nullopt;
-    }
-    peer.next_seq = *first;
-    peer.seq_limit = *first + kSequenceBlock;
+  wire::MessageId id;
+  random_.fill(id);
+  // Committed before it touches the network: from here on it is delivered or visibly pending.
+  auto stored =
+      store_.queue_outgoing(peer.id.bytes(), id, clock_.wall_ms(), text, clock_.wall_ms());
+  if (!stored) {
+    event::Problem problem =
+        error_event("store_failed", fmt::format("message not queued: {}", stored.error().message));
+    problem.peer = peer.id;
+    report(std::move(problem));
+    return std::nullopt;
   }
-  wire::Chat chat;
-  random_.fill(chat.id);
-  chat.seq = peer.next_seq++;
-  chat.timestamp_ms = clock_.wall_ms();
-  chat.text = std::move(text);
+  wire::Chat chat{id, stored->seq, stored->timestamp_ms, std::move(text)};
   events_.emit(event::Queued{chat.id, peer.id, peer.name, chat.text});
   if (peer.connections.empty()) {
     event::Problem problem = warning_event(
-        "not_connected", fmt::format("{} is not connected; the message waits until it reconnects "
-                                     "(kept in memory only, until this process ends)",
-                                     peer.name));
+        "not_connected", fmt::format("{} is not connected; the message is queued and goes out "
+                                     "when {} is back",
+                                     peer.name, peer.name));
     problem.peer = peer.id;
     report(std::move(problem));
   }
-  const wire::MessageId id = chat.id;
-  peer.unsent.push_back(std::move(chat));
+  peer.unsent.push_back(Outgoing{std::move(chat), false});
   pump(peer);
   return id;
 }
@@ -120,8 +128,13 @@ void Node::pump(PeerState& peer) {
   auto& connection = *peer.connections.back();
   // Bounded by the credit window and the queue length.
   while (!peer.unsent.empty() && connection.can_send_chat()) {
-    connection.send_chat(peer.unsent.front());
-    peer.inflight.push_back(std::move(peer.unsent.front()));
+    Outgoing& next = peer.unsent.front();
+    connection.send_chat(next.chat);
+    if (!next.sent) {
+      next.sent = true;
+      events_.emit(event::Sent{next.chat.id, peer.id, peer.name});
+    }
+    peer.inflight.push_back(std::move(next));
     peer.unsent.pop_front();
   }
 }
@@ -134,33 +147,57 @@ void Node::requeue_inflight(PeerState& peer) {
   peer.inflight.clear();
 }
 
-void Node::on_chat(session::Connection& connection, wire::Chat&& chat) {
+void Node::on_chat(session::Connection& /*connection*/, wire::Chat&& chat) {
+  incoming_.push_back(
+      store::IncomingMessage{chat.id, chat.seq, chat.timestamp_ms, std::move(chat.text)});
+}
+
+void Node::on_batch_end(session::Connection& connection) {
+  if (incoming_.empty()) return;
+  std::vector<store::IncomingMessage> batch;
+  batch.swap(incoming_);
   auto it = peers_.find(connection.peer_id());
   if (it == peers_.end()) return;
   PeerState& peer = it->second;
-  if (peer.last_received_seq && chat.seq <= *peer.last_received_seq) {
-    // Already delivered: acknowledge again, show nothing.
-    connection.acknowledge(*peer.last_received_seq, 1);
+  if (config_.failpoints != nullptr) config_.failpoints->hit("receiver_after_read_before_commit");
+  auto fresh = store_.store_incoming(peer.id.bytes(), batch, clock_.wall_ms());
+  if (!fresh) {
+    // Nothing is acknowledged: the sender keeps the messages and resends them later.
+    event::Problem problem = error_event(
+        "store_failed", fmt::format("cannot store messages from {}: {}; they stay with {} and "
+                                    "arrive once they can be stored",
+                                    peer.name, fresh.error().message, peer.name));
+    problem.peer = peer.id;
+    report(std::move(problem));
+    connection.close(wire::ByeReason::overloaded,
+                     "the receiver cannot store messages right now; try again later");
     return;
   }
-  if (peer.last_received_seq && chat.seq != *peer.last_received_seq + 1) {
-    spdlog::debug("sequence from {} jumped from {} to {}", peer.name, *peer.last_received_seq,
-                  chat.seq);
+  if (config_.failpoints != nullptr) config_.failpoints->hit("receiver_after_commit_before_ack");
+  std::uint64_t highest = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    highest = std::max(highest, batch[i].seq);
+    if (!(*fresh)[i]) continue;  // a resend: acknowledged again, not shown again
+    events_.emit(event::Message{peer.id, peer.name, batch[i].id, batch[i].seq,
+                                batch[i].timestamp_ms, std::move(batch[i].text)});
   }
-  peer.last_received_seq = chat.seq;
-  events_.emit(event::Message{peer.id, peer.name, chat.id, chat.seq, chat.timestamp_ms,
-                              std::move(chat.text)});
-  connection.acknowledge(chat.seq, 1);
+  connection.acknowledge(highest, static_cast<std::uint32_t>(batch.size()));
 }
 
 void Node::on_ack(session::Connection& connection, std::uint64_t seq) {
   auto it = peers_.find(connection.peer_id());
   if (it == peers_.end()) return;
   PeerState& peer = it->second;
+  if (config_.failpoints != nullptr) config_.failpoints->hit("sender_after_send_before_delivered");
+  if (auto marked = store_.mark_delivered(peer.id.bytes(), seq); !marked) {
+    // The ACK is cumulative: the next one covers these too.
+    spdlog::warn("cannot record deliveries to {}: {}", peer.name, marked.error().message);
+    return;
+  }
   // An ACK covers everything up to `seq`, wherever it was queued.
   for (auto* queue : {&peer.inflight, &peer.unsent}) {
-    while (!queue->empty() && queue->front().seq <= seq) {
-      events_.emit(event::Delivered{queue->front().id, peer.id, peer.name});
+    while (!queue->empty() && queue->front().chat.seq <= seq) {
+      events_.emit(event::Delivered{queue->front().chat.id, peer.id, peer.name});
       queue->pop_front();
     }
   }
@@ -179,6 +216,53 @@ void Node::list_peers() {
   std::sort(list.peers.begin(), list.peers.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   events_.emit(std::move(list));
+}
+
+void Node::show_history(std::string_view peer_query, std::size_t count) {
+  auto target = resolve_peer(peer_query);
+  if (!target) return;
+  auto messages = store_.history(target->bytes(), count);
+  if (!messages) {
+    report(error_event("store_failed",
+                       fmt::format("cannot read the history: {}", messages.error().message)));
+    return;
+  }
+  event::History history{*target, display_name(*target), {}};
+  for (auto& message : *messages) {
+    history.messages.push_back(event::HistoryEntry{message.id, message.outgoing, message.seq,
+                                                   message.timestamp_ms, std::move(message.text),
+                                                   state_name(message.state)});
+  }
+  events_.emit(std::move(history));
+}
+
+Result<void> Node::restore() {
+  auto known = store_.list_peers();
+  if (!known) return known.error();
+  for (const auto& record : *known) {
+    const tls::PeerId id(record.id);
+    if (id == this->id()) continue;
+    PeerState& peer = peers_[id];
+    peer.id = id;
+    peer.name = record.name;
+    peer.address = record.last_address;
+    peer.dial_address = record.last_address;
+  }
+  auto outbox = store_.outbox();
+  if (!outbox) return outbox.error();
+  for (auto& message : *outbox) {
+    const tls::PeerId id(message.peer);
+    PeerState& peer = peers_[id];
+    if (peer.name.empty()) {
+      peer.id = id;
+      peer.name = id.fingerprint();
+    }
+    peer.unsent.push_back(Outgoing{
+        wire::Chat{message.id, message.seq, message.timestamp_ms, std::move(message.text)}, false});
+  }
+  if (!outbox->empty()) spdlog::info("{} queued messages wait in the outbox", outbox->size());
+  if (config_.redial) asio::co_spawn(io_, redial_loop(), asio::detached);
+  return {};
 }
 
 }  // namespace peerchat::node

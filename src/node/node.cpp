@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "tls/context.hpp"
 
@@ -128,7 +129,8 @@ asio::awaitable<void> Node::accept_loop() {
     std::error_code endpoint_error;
     const auto remote = socket.remote_endpoint(endpoint_error);
     const std::string address = endpoint_error ? source : net::to_string(remote);
-    adopt(std::move(socket), Direction::inbound, address, Pending{nullptr, source, {}, {}, false});
+    adopt(std::move(socket), Direction::inbound, address,
+          Pending{nullptr, source, {}, {}, false, false});
   }
 }
 
@@ -141,12 +143,19 @@ void Node::connect(std::string_view text) {
     if (!parsed) return report(error_event("bad_address", parsed.error().message));
     expected = *parsed;
   }
-  asio::co_spawn(io_, dial(std::move(target.value()), expected), asio::detached);
+  asio::co_spawn(io_, dial(std::move(target.value()), expected, false), asio::detached);
 }
 
-asio::awaitable<void> Node::dial(net::DialTarget target, std::optional<tls::PeerId> expected) {
+asio::awaitable<void> Node::dial(net::DialTarget target, std::optional<tls::PeerId> expected,
+                                 bool automatic) {
   const std::string address = target.address();
   auto fail = [&](std::string code, std::string message) {
+    if (automatic) {
+      // Reconnect attempts fail quietly while a peer is away; the backoff grows.
+      spdlog::debug("reconnecting to {} failed: {}", address, message);
+      dial_failed(*expected);
+      return;
+    }
     event::Problem problem = error_event(std::move(code), std::move(message));
     problem.address = address;
     report(std::move(problem));
@@ -191,7 +200,7 @@ asio::awaitable<void> Node::dial(net::DialTarget target, std::optional<tls::Peer
   }
   (void)endpoint;
   if (stopping_) co_return;
-  Pending pending{nullptr, {}, expected, address, expected.has_value()};
+  Pending pending{nullptr, {}, expected, address, expected.has_value() && !automatic, automatic};
   if (!expected) {
     auto pinned = store_.pinned_identity(address);
     if (pinned && pinned.value()) pending.expected = tls::PeerId(**pinned);
@@ -243,6 +252,14 @@ std::optional<session::Rejection> Node::on_authenticated(Connection& connection)
     return std::nullopt;
   }
   const Pending& pending = it->second;
+  if (pending.automatic) {
+    auto peer_it = peers_.find(*pending.expected);
+    if (peer_it != peers_.end() && peer_it->second.warned_identity) {
+      return session::Rejection{wire::ByeReason::identity_mismatch,
+                                "you are not the identity this peer expected at this address"};
+    }
+    if (peer_it != peers_.end()) peer_it->second.warned_identity = true;
+  }
   event::Problem problem;
   problem.code = "identity_mismatch";
   problem.peer = peer;
@@ -269,6 +286,14 @@ std::optional<session::Rejection> Node::on_authenticated(Connection& connection)
 void Node::on_open(Connection& connection) {
   const tls::PeerId& peer_id = connection.peer_id();
   auto pending_it = pending_.find(connection.serial());
+  // Where this peer can be reached again: the address we dialed, or its IP and listen port.
+  std::string dial_address;
+  if (pending_it != pending_.end() && connection.direction() == Direction::outbound) {
+    dial_address = pending_it->second.dialed_address;
+  } else if (const auto port = connection.peer_hello().listen_port; port != 0) {
+    const std::string& remote = connection.remote_address();
+    dial_address = fmt::format("{}:{}", remote.substr(0, remote.rfind(':')), port);
+  }
   if (pending_it != pending_.end() && connection.direction() == Direction::outbound) {
     // Trust on first use: the first identity met at an address we dialed is pinned; an
     // explicit ID@HOST:PORT re-pins because the user vouched for it.
@@ -305,8 +330,8 @@ void Node::on_open(Connection& connection) {
       break;
     }
   }
-  if (auto stored = store_.remember_peer(store::PeerRecord{
-          peer_id.bytes(), name, clock_.wall_ms(), clock_.wall_ms(), connection.remote_address()});
+  if (auto stored = store_.remember_peer(store::PeerRecord{peer_id.bytes(), name, clock_.wall_ms(),
+                                                           clock_.wall_ms(), dial_address});
       !stored) {
     report(warning_event("store_failed", stored.error().message));
   }
@@ -315,6 +340,10 @@ void Node::on_open(Connection& connection) {
   peer.id = peer_id;
   peer.name = name;
   peer.address = connection.remote_address();
+  peer.dialing = false;
+  peer.failed_dials = 0;
+  peer.warned_identity = false;
+  if (!dial_address.empty()) peer.dial_address = dial_address;
   auto self = live_.at(connection.serial());
   if (!peer.connections.empty()) {
     // Two sessions with one peer (crossed dials, or a reconnect the old session has not noticed).
@@ -348,7 +377,9 @@ void Node::on_closed(Connection& connection, const session::CloseReason& reason)
     const bool already_reported =
         !reason.by_peer && (reason.code == "self_connection" || reason.code == "identity_mismatch");
     const bool routine = reason.code == "duplicate" || stopping_;
-    if (outbound && !already_reported && !routine) {
+    if (pending_it->second.automatic && pending_it->second.expected) {
+      dial_failed(*pending_it->second.expected);
+    } else if (outbound && !already_reported && !routine) {
       std::string code = reason.code;
       if (code == "connection_lost") code = "connect_failed";
       event::Problem problem =
@@ -376,6 +407,7 @@ void Node::on_closed(Connection& connection, const session::CloseReason& reason)
         asio::co_spawn(io_, confirm_disconnect(peer.id, reason), asio::detached);
       } else if (list.empty() && peer.announced) {
         peer.announced = false;
+        peer.next_dial = clock_.now() + config_.redial_initial;
         events_.emit(event::Disconnected{peer.id, peer.name, reason.code, reason.message});
       } else {
         pump(peer);
@@ -394,6 +426,45 @@ asio::awaitable<void> Node::confirm_disconnect(tls::PeerId id, session::CloseRea
   if (it == peers_.end() || !it->second.connections.empty() || !it->second.announced) co_return;
   it->second.announced = false;
   events_.emit(event::Disconnected{id, it->second.name, reason.code, reason.message});
+}
+
+void Node::dial_failed(const tls::PeerId& id) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  PeerState& peer = it->second;
+  peer.dialing = false;
+  peer.failed_dials = std::min(peer.failed_dials + 1, 30);
+  // Exponential backoff, capped, with +-20% jitter so that peers do not redial in lockstep.
+  const double base =
+      static_cast<double>(config_.redial_initial.count()) * std::pow(2.0, peer.failed_dials - 1);
+  const double capped = std::min(base, static_cast<double>(config_.redial_max.count()));
+  std::uint8_t noise = 0;
+  random_.fill({&noise, 1});
+  const double jitter = 0.8 + 0.4 * (noise / 255.0);
+  peer.next_dial =
+      clock_.now() + std::chrono::milliseconds(static_cast<std::int64_t>(capped * jitter));
+}
+
+asio::awaitable<void> Node::redial_loop() {
+  asio::steady_timer tick(io_);
+  while (!stopping_) {
+    const auto now = clock_.now();
+    for (auto& [id, peer] : peers_) {
+      if (!peer.connections.empty() || peer.dialing || peer.dial_address.empty() ||
+          now < peer.next_dial) {
+        continue;
+      }
+      auto target = net::parse_dial_target(peer.dial_address);
+      if (!target) {
+        peer.dial_address.clear();  // nothing we could ever dial
+        continue;
+      }
+      peer.dialing = true;
+      asio::co_spawn(io_, dial(std::move(target.value()), id, true), asio::detached);
+    }
+    tick.expires_after(std::chrono::milliseconds(250));
+    co_await tick.async_wait(net::use_nothrow);
+  }
 }
 
 PeerSummary Node::summary(const PeerState& peer) const {

@@ -21,6 +21,7 @@
 #include "session/connection.hpp"
 #include "store/store.hpp"
 #include "tls/identity.hpp"
+#include "util/failpoints.hpp"
 
 namespace peerchat::node {
 
@@ -33,6 +34,10 @@ struct NodeConfig {
   std::size_t max_unauthenticated = 256;             // connections still in TLS/HELLO, in total
   std::size_t max_unauthenticated_per_address = 16;  // ... and from one source address
   std::size_t max_queue_per_peer = 10'000;           // messages not yet acknowledged
+  bool redial = true;  // keep reconnecting to known peers at their last address
+  std::chrono::milliseconds redial_initial{1000};
+  std::chrono::milliseconds redial_max{60'000};
+  Failpoints* failpoints = nullptr;  // durability tests only
 };
 
 class Node final : private session::ConnectionObserver {
@@ -43,6 +48,8 @@ class Node final : private session::ConnectionObserver {
 
   // Binds the listening socket (IPv6 dual-stack, else IPv4). Errors name the port.
   Result<std::uint16_t> listen();
+  // Loads known peers and the outbox from the store, and starts reconnecting to known peers.
+  Result<void> restore();
   // Emits `ready`; call once the node is listening.
   void announce_ready();
 
@@ -51,6 +58,7 @@ class Node final : private session::ConnectionObserver {
   // Returns the message ID when queued.
   std::optional<wire::MessageId> send_message(std::string_view peer_query, std::string text);
   void list_peers();
+  void show_history(std::string_view peer_query, std::size_t count);
   // Finds a peer by name, full ID or ID prefix (>= 4 characters); emits an error if none or
   // several match.
   std::optional<tls::PeerId> resolve_peer(std::string_view query);
@@ -71,17 +79,24 @@ class Node final : private session::ConnectionObserver {
   std::uint16_t port() const { return port_; }
 
  private:
+  struct Outgoing {
+    wire::Chat chat;
+    bool sent = false;  // a `sent` event went out (only the first transmission is announced)
+  };
   struct PeerState {
     tls::PeerId id;
     std::string name;
     std::string address;
     std::vector<std::shared_ptr<session::Connection>> connections;  // open; back() sends
-    std::deque<wire::Chat> unsent;                                  // queued, in seq order
-    std::deque<wire::Chat> inflight;  // sent on the primary connection, not yet acknowledged
-    std::optional<std::uint64_t> last_received_seq;
-    std::uint64_t next_seq = 0;
-    std::uint64_t seq_limit = 0;  // end of the reserved block
-    bool announced = false;       // a `connected` event is out and no `disconnected` yet
+    std::deque<Outgoing> unsent;    // committed to the outbox, in seq order
+    std::deque<Outgoing> inflight;  // sent on the primary connection, not yet acknowledged
+    bool announced = false;         // a `connected` event is out and no `disconnected` yet
+    // Reconnecting: where the peer listens, and the backoff state.
+    std::string dial_address;
+    bool dialing = false;
+    int failed_dials = 0;
+    Clock::TimePoint next_dial{};
+    bool warned_identity = false;
   };
   struct Pending {
     std::shared_ptr<session::Connection> connection;
@@ -89,13 +104,17 @@ class Node final : private session::ConnectionObserver {
     std::optional<tls::PeerId> expected;  // outbound: who we meant to reach
     std::string dialed_address;           // outbound: the address as the user gave it
     bool explicit_id = false;             // outbound: the user named the ID (ID@HOST:PORT)
+    bool automatic = false;               // outbound: a reconnect, not a user's /connect
   };
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> confirm_disconnect(tls::PeerId id, session::CloseReason reason);
   asio::awaitable<void> drain(std::vector<std::shared_ptr<session::Connection>> closing,
                               std::function<void()> done);
-  asio::awaitable<void> dial(net::DialTarget target, std::optional<tls::PeerId> expected);
+  asio::awaitable<void> dial(net::DialTarget target, std::optional<tls::PeerId> expected,
+                             bool automatic);
+  asio::awaitable<void> redial_loop();
+  void dial_failed(const tls::PeerId& peer);
   void adopt(asio::ip::tcp::socket socket, session::Direction direction, std::string address,
              Pending pending);
 
@@ -103,6 +122,7 @@ class Node final : private session::ConnectionObserver {
   std::optional<session::Rejection> on_authenticated(session::Connection& connection) override;
   void on_open(session::Connection& connection) override;
   void on_chat(session::Connection& connection, wire::Chat&& chat) override;
+  void on_batch_end(session::Connection& connection) override;
   void on_ack(session::Connection& connection, std::uint64_t seq) override;
   void on_credit(session::Connection& connection) override;
   void on_closed(session::Connection& connection, const session::CloseReason& reason) override;
@@ -129,6 +149,8 @@ class Node final : private session::ConnectionObserver {
   std::uint64_t next_serial_ = 1;
 
   std::unordered_map<tls::PeerId, PeerState, tls::PeerIdHash> peers_;
+  // CHATs of the read batch in progress (one connection's at a time: one I/O thread).
+  std::vector<store::IncomingMessage> incoming_;
   // Connections not yet open (TLS or HELLO in progress), keyed by serial.
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::unordered_map<std::string, std::size_t> pending_per_source_;

@@ -170,6 +170,7 @@ asio::awaitable<void> Connection::run() {
     in_read_batch_ = true;
     protocol_.process();
     in_read_batch_ = false;
+    observer_.on_batch_end(*this);
     wake_writer();
   }
   reader_done_ = true;

@@ -35,6 +35,9 @@ class ConnectionObserver {
   virtual std::optional<Rejection> on_authenticated(Connection& connection) = 0;
   virtual void on_open(Connection& connection) = 0;  // both HELLOs are in
   virtual void on_chat(Connection& connection, wire::Chat&& chat) = 0;
+  // The end of one read's worth of frames: the place to commit a batch of CHATs at once and
+  // acknowledge them together (group commit).
+  virtual void on_batch_end(Connection& connection) = 0;
   virtual void on_ack(Connection& connection, std::uint64_t seq) = 0;
   virtual void on_credit(Connection& connection) = 0;
   // Exactly once per connection, whether or not it ever opened.

@@ -31,7 +31,36 @@ constexpr std::string_view kMigrations[] = {
       next_send_seq INTEGER NOT NULL
     );
     )sql",
+    // 2: messages in both directions; the outbox is the undelivered outgoing ones.
+    R"sql(
+    CREATE TABLE messages (
+      local_id INTEGER PRIMARY KEY,  -- arrival order here; also the rowid
+      peer_id BLOB NOT NULL CHECK (length(peer_id) = 32),
+      outgoing INTEGER NOT NULL,
+      message_id BLOB NOT NULL CHECK (length(message_id) = 16),
+      seq INTEGER NOT NULL,
+      timestamp_ms INTEGER NOT NULL,
+      stored_ms INTEGER NOT NULL,
+      text TEXT NOT NULL,
+      state INTEGER NOT NULL,
+      UNIQUE (peer_id, outgoing, message_id)
+    );
+    CREATE INDEX messages_by_conversation ON messages(peer_id, local_id);
+    CREATE INDEX messages_outbox ON messages(peer_id, seq) WHERE outgoing = 1 AND state = 0;
+    CREATE TABLE received (
+      peer_id BLOB PRIMARY KEY CHECK (length(peer_id) = 32),
+      last_seq INTEGER NOT NULL
+    );
+    )sql",
 };
+
+constexpr char kMessageColumns_outbox[] =
+    "SELECT peer_id, outgoing, message_id, seq, timestamp_ms, stored_ms, text, state "
+    "FROM messages WHERE outgoing = 1 AND state = 0 ORDER BY peer_id, seq";
+// Newest `limit` first via the (peer_id, local_id) index; the caller reverses.
+constexpr char kMessageColumns_history[] =
+    "SELECT peer_id, outgoing, message_id, seq, timestamp_ms, stored_ms, text, state "
+    "FROM messages WHERE peer_id = ?1 ORDER BY local_id DESC LIMIT ?2";
 
 PeerKey to_key(const std::vector<std::uint8_t>& bytes) {
   PeerKey key{};
@@ -125,6 +154,20 @@ Result<void> Store::prepare_statements() {
       {&set_sequence_,
        "INSERT INTO sequences (peer_id, next_send_seq) VALUES (?1, ?2) "
        "ON CONFLICT(peer_id) DO UPDATE SET next_send_seq = excluded.next_send_seq"},
+      {&insert_message_,
+       "INSERT INTO messages (peer_id, outgoing, message_id, seq, timestamp_ms, stored_ms, text, "
+       "state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"},
+      {&select_outbox_, std::string_view(kMessageColumns_outbox)},
+      {&count_outbox_, "SELECT count(*) FROM messages WHERE outgoing = 1 AND state = 0"},
+      {&mark_delivered_,
+       "UPDATE messages SET state = 2 WHERE peer_id = ?1 AND outgoing = 1 AND state = 0 AND "
+       "seq <= ?2 RETURNING peer_id, outgoing, message_id, seq, timestamp_ms, stored_ms, text, "
+       "state"},
+      {&get_last_received_, "SELECT last_seq FROM received WHERE peer_id = ?1"},
+      {&set_last_received_,
+       "INSERT INTO received (peer_id, last_seq) VALUES (?1, ?2) "
+       "ON CONFLICT(peer_id) DO UPDATE SET last_seq = excluded.last_seq"},
+      {&select_history_, std::string_view(kMessageColumns_history)},
   };
   for (const auto& entry : entries) {
     auto prepared = db_.prepare(entry.sql);
@@ -218,24 +261,6 @@ Result<std::optional<std::string>> Store::setting(std::string_view key) {
 Result<void> Store::set_setting(std::string_view key, std::string_view value) {
   set_setting_.bind(1, key).bind(2, value);
   return set_setting_.run("cannot save a setting");
-}
-
-Result<std::uint64_t> Store::reserve_sequences(const PeerKey& peer, std::uint64_t count) {
-  auto transaction = Transaction::begin(db_);
-  if (!transaction) return transaction.error();
-  get_sequence_.bind(1, std::span<const std::uint8_t>(peer));
-  auto row = get_sequence_.step();
-  std::uint64_t first = 1;
-  if (row && *row) first = static_cast<std::uint64_t>(get_sequence_.integer(0));
-  get_sequence_.reset();
-  if (!row) return row.error();
-  set_sequence_.bind(1, std::span<const std::uint8_t>(peer))
-      .bind(2, static_cast<std::int64_t>(first + count));
-  if (auto stored = set_sequence_.run("cannot reserve sequence numbers"); !stored) {
-    return stored.error();
-  }
-  if (auto committed = transaction->commit(); !committed) return committed.error();
-  return first;
 }
 
 Result<std::string> Store::integrity_check() {

@@ -1,6 +1,6 @@
 // store: peerchat's durable state in SQLite: known peers, address pins (trust on first use),
-// settings and outgoing sequence numbers. One Store per process, used from the I/O thread
-// only (not thread-safe).
+// settings, and messages in both directions (the outbox is the undelivered outgoing ones). One
+// Store per process, used from the I/O thread only (not thread-safe).
 #pragma once
 
 #include <array>
@@ -27,6 +27,36 @@ struct PeerRecord {
   std::string last_address;
 };
 
+using MessageKey = std::array<std::uint8_t, 16>;
+
+enum class MessageState : int { queued = 0, delivered = 2, received = 3 };
+
+struct StoredMessage {
+  PeerKey peer{};  // the other party: author of incoming, recipient of outgoing
+  bool outgoing = false;
+  MessageKey id{};
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;  // the author's clock
+  std::int64_t stored_ms = 0;     // our clock, when it was committed here
+  std::string text;
+  MessageState state = MessageState::queued;
+};
+
+// A message that arrived, before it is stored.
+struct IncomingMessage {
+  MessageKey id{};
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+  std::string text;
+};
+
+// Optional hook that makes writes fail as if the disk were full (tests; see cli/startup.cpp).
+class FaultInjector {
+ public:
+  virtual ~FaultInjector() = default;
+  virtual bool disk_full() const = 0;
+};
+
 class Store {
  public:
   // Opens or creates the database, checks it (quick_check) and migrates its schema.
@@ -47,19 +77,41 @@ class Store {
   Result<std::optional<std::string>> setting(std::string_view key);
   Result<void> set_setting(std::string_view key, std::string_view value);
 
-  // Reserves [first, first + count) of the sequence numbers for messages to `peer`; numbers
-  // handed out are never handed out again, across restarts.
-  Result<std::uint64_t> reserve_sequences(const PeerKey& peer, std::uint64_t count);
+  // Commits an outgoing message to the outbox with the next sequence number for `to`
+  // (numbers are never reused, across restarts).
+  Result<StoredMessage> queue_outgoing(const PeerKey& to, const MessageKey& id,
+                                       std::int64_t timestamp_ms, std::string_view text,
+                                       std::int64_t now_ms);
+  // Every undelivered outgoing message, per peer in sequence order.
+  Result<std::vector<StoredMessage>> outbox();
+  Result<std::size_t> outbox_size();
+  // Marks outgoing messages to `peer` with seq <= `up_to` delivered; returns the ones that
+  // changed, in sequence order.
+  Result<std::vector<StoredMessage>> mark_delivered(const PeerKey& peer, std::uint64_t up_to);
+
+  // Stores a batch from one author in one transaction (group commit). Returns, per message,
+  // whether it was new; duplicates (seq at or below the last stored one) are not stored.
+  Result<std::vector<bool>> store_incoming(const PeerKey& from,
+                                           const std::vector<IncomingMessage>& batch,
+                                           std::int64_t now_ms);
+  Result<std::uint64_t> last_received_seq(const PeerKey& from);
+
+  // The last `limit` messages with `peer`, oldest first.
+  Result<std::vector<StoredMessage>> history(const PeerKey& peer, std::size_t limit);
+
+  void set_fault_injector(const FaultInjector* faults) { faults_ = faults; }
 
   Result<std::string> integrity_check();
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
  private:
   explicit Store(Database db) : db_(std::move(db)) {}
   Result<void> migrate(const std::filesystem::path& file);
   Result<void> prepare_statements();
   Result<std::vector<PeerRecord>> read_peers(Statement& statement);
+  Result<std::vector<StoredMessage>> read_messages(Statement& statement);
+  Result<void> check_faults() const;
 
   Database db_;
   Statement find_peer_;
@@ -73,6 +125,14 @@ class Store {
   Statement set_setting_;
   Statement get_sequence_;
   Statement set_sequence_;
+  Statement insert_message_;
+  Statement select_outbox_;
+  Statement count_outbox_;
+  Statement mark_delivered_;
+  Statement get_last_received_;
+  Statement set_last_received_;
+  Statement select_history_;
+  const FaultInjector* faults_ = nullptr;
 };
 
 }  // namespace peerchat::store

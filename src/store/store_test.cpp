@@ -64,19 +64,90 @@ TEST_F(StoreTest, AddressPinsAreNeverSilentlyReplaced) {
   EXPECT_EQ(store->pinned_identity("127.0.0.1:7002")->value(), key(2));
 }
 
-TEST_F(StoreTest, SequenceBlocksNeverOverlapAcrossReopen) {
-  std::uint64_t first = 0;
-  std::uint64_t second = 0;
+TEST_F(StoreTest, OutboxAssignsSequencesAndSurvivesReopen) {
+  MessageKey one{};
+  one.fill(1);
+  MessageKey two{};
+  two.fill(2);
   {
     auto store = open();
-    first = store->reserve_sequences(key(1), 100).value();
-    second = store->reserve_sequences(key(1), 100).value();
-    EXPECT_EQ(store->reserve_sequences(key(2), 10).value(), 1u);  // per peer
+    auto first = store->queue_outgoing(key(1), one, 100, "first", 100);
+    auto second = store->queue_outgoing(key(1), two, 101, "second", 101);
+    ASSERT_TRUE(first.ok() && second.ok());
+    EXPECT_EQ(first->seq, 1u);
+    EXPECT_EQ(second->seq, 2u);
+    EXPECT_EQ(store->queue_outgoing(key(2), one, 102, "other peer", 102)->seq, 1u);
   }
-  EXPECT_EQ(first, 1u);
-  EXPECT_EQ(second, 101u);
   auto store = open();
-  EXPECT_EQ(store->reserve_sequences(key(1), 100).value(), 201u);
+  auto outbox = store->outbox();
+  ASSERT_TRUE(outbox.ok());
+  ASSERT_EQ(outbox->size(), 3u);
+  EXPECT_EQ(store->outbox_size().value(), 3u);
+  auto delivered = store->mark_delivered(key(1), 1);
+  ASSERT_TRUE(delivered.ok());
+  ASSERT_EQ(delivered->size(), 1u);
+  EXPECT_EQ(delivered->front().text, "first");
+  EXPECT_TRUE(store->mark_delivered(key(1), 1)->empty());  // already delivered
+  EXPECT_EQ(store->outbox_size().value(), 2u);
+  MessageKey three{};
+  three.fill(3);
+  EXPECT_EQ(store->queue_outgoing(key(1), three, 103, "third", 103)->seq, 3u);  // never reused
+}
+
+TEST_F(StoreTest, IncomingDuplicatesAreNotStoredTwice) {
+  auto store = open();
+  std::vector<IncomingMessage> batch;
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    IncomingMessage message;
+    message.id.fill(static_cast<std::uint8_t>(seq));
+    message.seq = seq;
+    message.text = "m" + std::to_string(seq);
+    batch.push_back(message);
+  }
+  auto fresh = store->store_incoming(key(7), batch, 5);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(*fresh, (std::vector<bool>{true, true, true}));
+  EXPECT_EQ(store->last_received_seq(key(7)).value(), 3u);
+  // A resend after a reconnect: 2 and 3 again, then 4.
+  std::vector<IncomingMessage> resend(batch.begin() + 1, batch.end());
+  IncomingMessage fourth;
+  fourth.id.fill(4);
+  fourth.seq = 4;
+  fourth.text = "m4";
+  resend.push_back(fourth);
+  fresh = store->store_incoming(key(7), resend, 6);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(*fresh, (std::vector<bool>{false, false, true}));
+  auto history = store->history(key(7), 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 4u);
+  EXPECT_EQ(history->front().text, "m1");
+  EXPECT_EQ(history->back().text, "m4");
+  EXPECT_EQ(store->history(key(7), 2)->front().text, "m3");  // the last two, oldest first
+}
+
+class DiskFull final : public FaultInjector {
+ public:
+  bool disk_full() const override { return full; }
+  bool full = false;
+};
+
+TEST_F(StoreTest, DiskFullFailsWritesWithoutDamage) {
+  auto store = open();
+  DiskFull faults;
+  store->set_fault_injector(&faults);
+  MessageKey id{};
+  ASSERT_TRUE(store->queue_outgoing(key(1), id, 1, "before", 1).ok());
+  faults.full = true;
+  id.fill(9);
+  auto refused = store->queue_outgoing(key(1), id, 2, "during", 2);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::disk_full);
+  EXPECT_FALSE(store->store_incoming(key(2), {IncomingMessage{id, 1, 1, "x"}}, 3).ok());
+  faults.full = false;
+  EXPECT_EQ(store->outbox_size().value(), 1u);
+  EXPECT_EQ(store->integrity_check().value(), "ok");
+  EXPECT_TRUE(store->queue_outgoing(key(1), id, 4, "after", 4).ok());
 }
 
 TEST_F(StoreTest, SettingsRoundTrip) {
