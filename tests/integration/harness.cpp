@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include "tls/peer_id.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -8,6 +10,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -46,8 +50,11 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-Process::Process(const std::vector<std::string>& args, const std::filesystem::path& stderr_file)
+Process::Process(const std::vector<std::string>& args, const std::filesystem::path& stderr_file,
+                 const std::vector<std::string>& environment)
     : stderr_file_(stderr_file) {
+  // A child may die while we write its stdin (that is what some tests do to it).
+  ::signal(SIGPIPE, SIG_IGN);
   int in_pipe[2];
   int out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -60,6 +67,7 @@ Process::Process(const std::vector<std::string>& args, const std::filesystem::pa
     ::dup2(out_pipe[1], 1);
     const int err = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (err >= 0) ::dup2(err, 2);
+    for (const auto& entry : environment) ::putenv(const_cast<char*>(entry.c_str()));
     std::vector<char*> argv;
     for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
@@ -182,7 +190,8 @@ Finished run_to_end(const std::vector<std::string>& args, const TempDir& dir,
   return finished;
 }
 
-Peer::Peer(const std::string& name, const TempDir& root, std::vector<std::string> extra)
+Peer::Peer(const std::string& name, const TempDir& root, std::vector<std::string> extra,
+           std::vector<std::string> environment)
     : name_(name),
       data_dir_(root / name),
       process_(
@@ -193,7 +202,7 @@ Peer::Peer(const std::string& name, const TempDir& root, std::vector<std::string
             args.insert(args.end(), extra.begin(), extra.end());
             return args;
           }(),
-          root / (name + ".err")) {
+          root / (name + ".err"), environment) {
   auto ready = wait_event("ready", 15s);
   if (!ready) {
     throw std::runtime_error("peer " + name +
@@ -247,6 +256,69 @@ std::size_t Peer::count(const std::string& event) const {
   std::size_t n = 0;
   for (const auto& e : log_) n += e["event"] == event ? 1u : 0u;
   return n;
+}
+
+Database::Database(const std::filesystem::path& data_dir) {
+  const auto file = data_dir / "peerchat.db";
+  if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    throw std::runtime_error("cannot open " + file.string());
+  }
+  sqlite3_busy_timeout(db_, 2000);
+}
+
+Database::~Database() {
+  sqlite3_close(db_);
+}
+
+std::vector<std::vector<std::string>> Database::query(const std::string& sql) {
+  std::vector<std::vector<std::string>> rows;
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("query failed: ") + sqlite3_errmsg(db_));
+  }
+  while (sqlite3_step(statement) == SQLITE_ROW) {
+    std::vector<std::string> row;
+    for (int i = 0; i < sqlite3_column_count(statement); ++i) {
+      const auto* text = sqlite3_column_text(statement, i);
+      row.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(statement);
+  return rows;
+}
+
+std::vector<std::string> Database::received_from(const std::string& author_id) {
+  auto parsed = tls::PeerId::parse(author_id);
+  if (!parsed) throw std::runtime_error("bad peer ID " + author_id);
+  std::string hex;
+  for (auto byte : parsed->bytes()) {
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    hex += kDigits[byte >> 4];
+    hex += kDigits[byte & 15];
+  }
+  std::vector<std::string> texts;
+  for (auto& row : query("SELECT text FROM messages WHERE outgoing = 0 AND peer_id = x'" + hex +
+                         "' ORDER BY local_id")) {
+    texts.push_back(std::move(row[0]));
+  }
+  return texts;
+}
+
+std::vector<std::string> Database::sent_texts() {
+  std::vector<std::string> texts;
+  for (auto& row : query("SELECT text FROM messages WHERE outgoing = 1 ORDER BY seq")) {
+    texts.push_back(std::move(row[0]));
+  }
+  return texts;
+}
+
+long long Database::outbox_size() {
+  return std::stoll(query("SELECT count(*) FROM messages WHERE outgoing = 1 AND state = 0")[0][0]);
+}
+
+std::string Database::integrity_check() {
+  return query("PRAGMA integrity_check")[0][0];
 }
 
 RawSocket::RawSocket(int port, const std::string& source) {

@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+struct sqlite3;
+
 namespace peerchat::testing {
 
 using nlohmann::json;
@@ -43,7 +45,9 @@ class TempDir {
 // pipe.
 class Process {
  public:
-  Process(const std::vector<std::string>& args, const std::filesystem::path& stderr_file);
+  // `environment` entries ("NAME=value") are added to this process's environment.
+  Process(const std::vector<std::string>& args, const std::filesystem::path& stderr_file,
+          const std::vector<std::string>& environment = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -87,7 +91,9 @@ Finished run_to_end(const std::vector<std::string>& args, const TempDir& dir,
 // A peer started with --json on port 0 and waited for until `ready`.
 class Peer {
  public:
-  Peer(const std::string& name, const TempDir& root, std::vector<std::string> extra = {});
+  // The data dir is root/name, so a peer started again with the same name is the same identity.
+  Peer(const std::string& name, const TempDir& root, std::vector<std::string> extra = {},
+       std::vector<std::string> environment = {});
 
   // Waits for the next event matching `match` (events already seen but not consumed count too).
   std::optional<json> wait_for(const std::function<bool(const json&)>& match,
@@ -117,6 +123,24 @@ class Peer {
   std::vector<bool> taken_;
   std::string id_;
   int port_ = 0;
+};
+
+// Read-only look into a peer's database (safe while the peer runs: WAL readers don't block).
+class Database {
+ public:
+  explicit Database(const std::filesystem::path& data_dir);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  // Texts of messages received from `author_id` (grouped peer ID), in arrival order.
+  std::vector<std::string> received_from(const std::string& author_id);
+  std::vector<std::string> sent_texts();  // every outgoing message, any state
+  long long outbox_size();
+  std::string integrity_check();
+
+ private:
+  std::vector<std::vector<std::string>> query(const std::string& sql);
+  ::sqlite3* db_ = nullptr;
 };
 
 // A plain TCP client for attacks: connect to 127.0.0.1:port from `source` (a 127.x address).
