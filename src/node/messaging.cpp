@@ -87,7 +87,10 @@ std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, s
   auto target = resolve_peer(peer_query);
   if (!target) return std::nullopt;
   PeerState& peer = peers_.at(*target);
-  if (peer.unsent.size() + peer.inflight.size() >= config_.max_queue_per_peer) {
+  const auto drafted = static_cast<std::size_t>(
+      std::count_if(drafts_.begin(), drafts_.end(),
+                    [&](const auto& draft) { return draft.to == peer.id.bytes(); }));
+  if (peer.unsent.size() + peer.inflight.size() + drafted >= config_.max_queue_per_peer) {
     event::Problem problem = error_event(
         "queue_full", fmt::format("message not sent: {} messages to {} are still waiting; try "
                                   "again once some are delivered",
@@ -98,29 +101,46 @@ std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, s
   }
   wire::MessageId id;
   random_.fill(id);
-  // Committed before it touches the network: from here on it is delivered or visibly pending.
-  auto stored =
-      store_.queue_outgoing(peer.id.bytes(), id, clock_.wall_ms(), text, clock_.wall_ms());
-  if (!stored) {
-    event::Problem problem =
-        error_event("store_failed", fmt::format("message not queued: {}", stored.error().message));
-    problem.peer = peer.id;
-    report(std::move(problem));
-    return std::nullopt;
+  drafts_.push_back(store::OutgoingDraft{peer.id.bytes(), id, clock_.wall_ms(), std::move(text)});
+  // Group commit: messages submitted together (a script's burst) share one transaction. The
+  // commit runs after the commands already waiting on the loop, and before any network write.
+  if (!commit_scheduled_) {
+    commit_scheduled_ = true;
+    asio::post(io_, [this] { commit_drafts(); });
   }
-  wire::Chat chat{id, stored->seq, stored->timestamp_ms, std::move(text)};
-  events_.emit(event::Queued{chat.id, peer.id, peer.name, chat.text});
-  if (peer.connections.empty()) {
-    event::Problem problem = warning_event(
-        "not_connected", fmt::format("{} is not connected; the message is queued and goes out "
-                                     "when {} is back",
-                                     peer.name, peer.name));
-    problem.peer = peer.id;
-    report(std::move(problem));
-  }
-  peer.unsent.push_back(Outgoing{std::move(chat), false});
-  pump(peer);
   return id;
+}
+
+void Node::commit_drafts() {
+  commit_scheduled_ = false;
+  std::vector<store::OutgoingDraft> drafts;
+  drafts.swap(drafts_);
+  if (drafts.empty()) return;
+  auto stored = store_.queue_outgoing(drafts, clock_.wall_ms());
+  if (!stored) {
+    report(error_event("store_failed", fmt::format("{} message(s) not queued: {}", drafts.size(),
+                                                   stored.error().message)));
+    return;
+  }
+  std::vector<PeerState*> touched;
+  for (auto& message : *stored) {
+    PeerState& peer = peers_.at(tls::PeerId(message.peer));
+    wire::Chat chat{message.id, message.seq, message.timestamp_ms, std::move(message.text)};
+    events_.emit(event::Queued{chat.id, peer.id, peer.name, chat.text});
+    peer.unsent.push_back(Outgoing{std::move(chat), false});
+    if (std::find(touched.begin(), touched.end(), &peer) == touched.end()) touched.push_back(&peer);
+  }
+  for (PeerState* peer : touched) {
+    if (peer->connections.empty()) {
+      event::Problem problem = warning_event(
+          "not_connected", fmt::format("{} is not connected; messages are queued and go out "
+                                       "when {} is back",
+                                       peer->name, peer->name));
+      problem.peer = peer->id;
+      report(std::move(problem));
+    }
+    pump(*peer);
+  }
 }
 
 void Node::pump(PeerState& peer) {

@@ -128,6 +128,7 @@ class Node final : private session::ConnectionObserver {
   void on_closed(session::Connection& connection, const session::CloseReason& reason) override;
 
   void pump(PeerState& peer);
+  void commit_drafts();
   void requeue_inflight(PeerState& peer);
   void report(event::Problem problem);
   PeerSummary summary(const PeerState& peer) const;
@@ -151,6 +152,9 @@ class Node final : private session::ConnectionObserver {
   std::unordered_map<tls::PeerId, PeerState, tls::PeerIdHash> peers_;
   // CHATs of the read batch in progress (one connection's at a time: one I/O thread).
   std::vector<store::IncomingMessage> incoming_;
+  // Messages submitted but not yet committed (group commit; see send_message).
+  std::vector<store::OutgoingDraft> drafts_;
+  bool commit_scheduled_ = false;
   // Connections not yet open (TLS or HELLO in progress), keyed by serial.
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::unordered_map<std::string, std::size_t> pending_per_source_;

@@ -51,36 +51,58 @@ Result<std::vector<StoredMessage>> Store::read_messages(Statement& statement) {
   return messages;
 }
 
-Result<StoredMessage> Store::queue_outgoing(const PeerKey& to, const MessageKey& id,
-                                            std::int64_t timestamp_ms, std::string_view text,
-                                            std::int64_t now_ms) {
+Result<std::vector<StoredMessage>> Store::queue_outgoing(const std::vector<OutgoingDraft>& drafts,
+                                                         std::int64_t now_ms) {
   if (auto ok = check_faults(); !ok) return ok.error();
   auto transaction = Transaction::begin(db_);
   if (!transaction) return transaction.error();
-  get_sequence_.bind(1, std::span<const std::uint8_t>(to));
-  auto row = get_sequence_.step();
-  std::uint64_t seq = 1;
-  if (row && *row) seq = static_cast<std::uint64_t>(get_sequence_.integer(0));
-  get_sequence_.reset();
-  if (!row) return row.error();
-
-  set_sequence_.bind(1, std::span<const std::uint8_t>(to))
-      .bind(2, static_cast<std::int64_t>(seq + 1));
-  if (auto stored = set_sequence_.run("cannot queue the message"); !stored) return stored.error();
-  insert_message_.bind(1, std::span<const std::uint8_t>(to))
-      .bind(2, std::int64_t{1})
-      .bind(3, std::span<const std::uint8_t>(id))
-      .bind(4, static_cast<std::int64_t>(seq))
-      .bind(5, timestamp_ms)
-      .bind(6, now_ms)
-      .bind(7, text)
-      .bind(8, static_cast<std::int64_t>(MessageState::queued));
-  if (auto stored = insert_message_.run("cannot queue the message"); !stored) {
-    return stored.error();
+  std::vector<StoredMessage> stored;
+  stored.reserve(drafts.size());
+  // Next sequence number per recipient within this batch.
+  std::vector<std::pair<PeerKey, std::uint64_t>> next;
+  for (const auto& draft : drafts) {
+    auto it = std::find_if(next.begin(), next.end(),
+                           [&](const auto& entry) { return entry.first == draft.to; });
+    if (it == next.end()) {
+      get_sequence_.bind(1, std::span<const std::uint8_t>(draft.to));
+      auto row = get_sequence_.step();
+      std::uint64_t seq = 1;
+      if (row && *row) seq = static_cast<std::uint64_t>(get_sequence_.integer(0));
+      get_sequence_.reset();
+      if (!row) return row.error();
+      next.emplace_back(draft.to, seq);
+      it = next.end() - 1;
+    }
+    const std::uint64_t seq = it->second++;
+    insert_message_.bind(1, std::span<const std::uint8_t>(draft.to))
+        .bind(2, std::int64_t{1})
+        .bind(3, std::span<const std::uint8_t>(draft.id))
+        .bind(4, static_cast<std::int64_t>(seq))
+        .bind(5, draft.timestamp_ms)
+        .bind(6, now_ms)
+        .bind(7, draft.text)
+        .bind(8, static_cast<std::int64_t>(MessageState::queued));
+    if (auto inserted = insert_message_.run("cannot queue the message"); !inserted) {
+      return inserted.error();
+    }
+    stored.push_back(StoredMessage{draft.to, true, draft.id, seq, draft.timestamp_ms, now_ms,
+                                   draft.text, MessageState::queued});
+  }
+  for (const auto& [peer, seq] : next) {
+    set_sequence_.bind(1, std::span<const std::uint8_t>(peer))
+        .bind(2, static_cast<std::int64_t>(seq));
+    if (auto saved = set_sequence_.run("cannot queue the message"); !saved) return saved.error();
   }
   if (auto committed = transaction->commit(); !committed) return committed.error();
-  return StoredMessage{
-      to, true, id, seq, timestamp_ms, now_ms, std::string(text), MessageState::queued};
+  return stored;
+}
+
+Result<StoredMessage> Store::queue_outgoing(const PeerKey& to, const MessageKey& id,
+                                            std::int64_t timestamp_ms, std::string_view text,
+                                            std::int64_t now_ms) {
+  auto stored = queue_outgoing({OutgoingDraft{to, id, timestamp_ms, std::string(text)}}, now_ms);
+  if (!stored) return stored.error();
+  return std::move(stored->front());
 }
 
 Result<std::vector<StoredMessage>> Store::outbox() {

@@ -42,6 +42,14 @@ struct StoredMessage {
   MessageState state = MessageState::queued;
 };
 
+// A message to send, before it is committed.
+struct OutgoingDraft {
+  PeerKey to{};
+  MessageKey id{};
+  std::int64_t timestamp_ms = 0;
+  std::string text;
+};
+
 // A message that arrived, before it is stored.
 struct IncomingMessage {
   MessageKey id{};
@@ -77,8 +85,11 @@ class Store {
   Result<std::optional<std::string>> setting(std::string_view key);
   Result<void> set_setting(std::string_view key, std::string_view value);
 
-  // Commits an outgoing message to the outbox with the next sequence number for `to`
-  // (numbers are never reused, across restarts).
+  // Commits outgoing messages to the outbox in one transaction (group commit), each with the
+  // next sequence number for its recipient (numbers are never reused, across restarts).
+  // Returns them as stored, in the same order.
+  Result<std::vector<StoredMessage>> queue_outgoing(const std::vector<OutgoingDraft>& drafts,
+                                                    std::int64_t now_ms);
   Result<StoredMessage> queue_outgoing(const PeerKey& to, const MessageKey& id,
                                        std::int64_t timestamp_ms, std::string_view text,
                                        std::int64_t now_ms);
