@@ -1,0 +1,72 @@
+// peerchat-bench: end-to-end figures with in-run baselines. `--quick` for CI, `--json` for
+// machines.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "bench.hpp"
+
+namespace peerchat::bench {
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/peerchat-bench-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+}  // namespace peerchat::bench
+
+int main(int argc, char** argv) {
+  using namespace peerchat::bench;
+  Options options;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      options.quick = true;
+      options.runs = 1;
+    } else if (std::strcmp(argv[i], "--json") == 0) {
+      json = true;
+    } else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+      options.runs = std::max(1, std::atoi(argv[++i]));
+    } else {
+      std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N]\n";
+      return 2;
+    }
+  }
+  spdlog::set_level(spdlog::level::warn);
+  std::vector<Figure> figures;
+  for (auto part : {run_durable, run_history}) {
+    auto more = part(options);
+    figures.insert(figures.end(), more.begin(), more.end());
+  }
+  if (json) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (const auto& figure : figures) {
+      out[figure.name] = {{"value", figure.value}, {"unit", figure.unit}, {"note", figure.note}};
+    }
+    std::cout << out.dump(2) << '\n';
+  } else {
+    std::cout << fmt::format("{:<34} {:>14}  {:<10} {}\n", "figure", "value", "unit", "note");
+    for (const auto& figure : figures) {
+      std::cout << fmt::format("{:<34} {:>14.3f}  {:<10} {}\n", figure.name, figure.value,
+                               figure.unit, figure.note);
+    }
+  }
+  return 0;
+}
