@@ -36,22 +36,28 @@ int main(int argc, char** argv) {
   using namespace peerchat::bench;
   Options options;
   bool json = false;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       options.quick = true;
       options.runs = 1;
     } else if (std::strcmp(argv[i], "--json") == 0) {
       json = true;
+    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      only = argv[++i];
     } else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
       options.runs = std::max(1, std::atoi(argv[++i]));
     } else {
-      std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N]\n";
+      std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--only durable|history]\n";
       return 2;
     }
   }
   spdlog::set_level(spdlog::level::warn);
   std::vector<Figure> figures;
-  for (auto part : {run_durable, run_history}) {
+  const std::pair<const char*, std::vector<Figure> (*)(const Options&)> parts[] = {
+      {"durable", run_durable}, {"history", run_history}};
+  for (const auto& [name, part] : parts) {
+    if (!only.empty() && only != name) continue;
     auto more = part(options);
     figures.insert(figures.end(), more.begin(), more.end());
   }

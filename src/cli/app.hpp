@@ -14,7 +14,7 @@ struct CommonOptions {
   bool verbose = false;
   int handshake_timeout_s = 10;
   int keepalive_s = 30;
-  std::uint32_t receive_window = 512;
+  std::uint32_t receive_window = 2048;
 };
 
 struct PeerOptions {

@@ -87,10 +87,7 @@ std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, s
   auto target = resolve_peer(peer_query);
   if (!target) return std::nullopt;
   PeerState& peer = peers_.at(*target);
-  const auto drafted = static_cast<std::size_t>(
-      std::count_if(drafts_.begin(), drafts_.end(),
-                    [&](const auto& draft) { return draft.to == peer.id.bytes(); }));
-  if (peer.unsent.size() + peer.inflight.size() + drafted >= config_.max_queue_per_peer) {
+  if (peer.unsent.size() + peer.inflight.size() + peer.drafted >= config_.max_queue_per_peer) {
     event::Problem problem = error_event(
         "queue_full", fmt::format("message not sent: {} messages to {} are still waiting; try "
                                   "again once some are delivered",
@@ -102,6 +99,7 @@ std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, s
   wire::MessageId id;
   random_.fill(id);
   drafts_.push_back(store::OutgoingDraft{peer.id.bytes(), id, clock_.wall_ms(), std::move(text)});
+  ++peer.drafted;
   // Group commit: messages submitted together (a script's burst) share one transaction. The
   // commit runs after the commands already waiting on the loop, and before any network write.
   if (!commit_scheduled_) {
@@ -116,6 +114,7 @@ void Node::commit_drafts() {
   std::vector<store::OutgoingDraft> drafts;
   drafts.swap(drafts_);
   if (drafts.empty()) return;
+  for (const auto& draft : drafts) peers_.at(tls::PeerId(draft.to)).drafted = 0;
   auto stored = store_.queue_outgoing(drafts, clock_.wall_ms());
   if (!stored) {
     report(error_event("store_failed", fmt::format("{} message(s) not queued: {}", drafts.size(),

@@ -90,6 +90,7 @@ class Node final : private session::ConnectionObserver {
     std::vector<std::shared_ptr<session::Connection>> connections;  // open; back() sends
     std::deque<Outgoing> unsent;    // committed to the outbox, in seq order
     std::deque<Outgoing> inflight;  // sent on the primary connection, not yet acknowledged
+    std::size_t drafted = 0;        // submitted, waiting for the group commit
     bool announced = false;         // a `connected` event is out and no `disconnected` yet
     // Reconnecting: where the peer listens, and the backoff state.
     std::string dial_address;

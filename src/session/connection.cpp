@@ -14,6 +14,7 @@ namespace peerchat::session {
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kMaxBatchBytes = 1 << 20;
 // After BYE, how long the peer gets to finish the TLS close before the socket is cut.
 constexpr auto kCloseGrace = std::chrono::seconds(3);
 // At most this much is read and thrown away from a peer after we said BYE.
@@ -157,6 +158,7 @@ asio::awaitable<void> Connection::run() {
   asio::co_spawn(
       stream_.get_executor(), [self] { return self->writer(); }, asio::detached);
 
+  std::size_t unbatched = 0;  // bytes read since the last batch end
   while (protocol_.state() != State::closed) {
     auto room = protocol_.prepare_read(kReadChunk);
     auto [error, size] =
@@ -167,11 +169,21 @@ asio::awaitable<void> Connection::run() {
       break;
     }
     protocol_.commit_read(size);
+    unbatched += size;
     in_read_batch_ = true;
     protocol_.process();
     in_read_batch_ = false;
-    observer_.on_batch_end(*this);
-    wake_writer();
+    // Group commit: while more bytes are already waiting (in OpenSSL or in the socket), keep
+    // collecting, so that one commit and one ACK cover them all. Bounded by kMaxBatchBytes,
+    // and in practice by the credit window, which the peer cannot exceed.
+    std::error_code available_error;
+    const bool more_waiting = SSL_pending(stream_.native_handle()) > 0 ||
+                              stream_.next_layer().available(available_error) > 0;
+    if (!more_waiting || unbatched >= kMaxBatchBytes || protocol_.state() == State::closed) {
+      observer_.on_batch_end(*this);
+      unbatched = 0;
+      wake_writer();
+    }
   }
   reader_done_ = true;
   wake_writer();

@@ -20,7 +20,7 @@ namespace peerchat::session {
 struct ProtocolConfig {
   std::string name;  // our display name, sent in HELLO
   std::uint16_t listen_port = 0;
-  std::uint32_t receive_window = 512;  // CHAT frames the peer may have in flight to us
+  std::uint32_t receive_window = 2048;  // CHAT frames the peer may have in flight to us
   Clock::Duration handshake_timeout = std::chrono::seconds(10);
   Clock::Duration keepalive_interval = std::chrono::seconds(30);
   Clock::Duration dead_after = std::chrono::seconds(90);
