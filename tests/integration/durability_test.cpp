@@ -15,8 +15,6 @@
 namespace peerchat::testing {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Polls `done` every 100 ms for up to `timeout`.
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s) {
   const auto deadline = Clock::now() + timeout;

@@ -22,16 +22,10 @@
 #include <thread>
 
 namespace peerchat::testing {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
 int remaining_ms(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
-
-}  // namespace
 
 std::string peerchat_binary() {
   const char* path = std::getenv("PEERCHAT_BIN");

@@ -24,6 +24,10 @@ namespace peerchat::testing {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
+using Clock = std::chrono::steady_clock;
+// Milliseconds left until `deadline`, never negative (for poll() and friends).
+int remaining_ms(Clock::time_point deadline);
+
 // The peerchat executable under test (PEERCHAT_BIN, set by CTest).
 std::string peerchat_binary();
 

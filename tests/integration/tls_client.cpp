@@ -9,20 +9,11 @@
 
 #include <cstring>
 
+#include "harness.hpp"
 #include "tls/context.hpp"
 #include "wire/frame.hpp"
 
 namespace peerchat::testing {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
-}
-
-}  // namespace
 
 TlsClient::TlsClient(int port, const std::filesystem::path& dir, const std::string& alpn) {
   std::filesystem::create_directories(dir);
