@@ -18,7 +18,20 @@ struct Figure {
 struct Options {
   bool quick = false;
   int runs = 5;
+  std::string peerchat_binary;  // for the start-up figure; skipped when empty
 };
+
+// The machine's limits, measured in the same run (baseline_bench.cpp).
+struct Baselines {
+  double tcp_rtt_p50_us = 0;
+  double tcp_rtt_p99_us = 0;
+  double tcp_batched_msgs = 0;
+  double tls_bulk_bytes = 0;
+  double tls_batched_msgs = 0;
+  double tls_handshakes = 0;
+};
+Baselines measure_baselines(const Options& options);
+std::vector<Figure> baseline_figures(const Baselines& baselines);
 
 class TempDir {
  public:
@@ -32,9 +45,11 @@ class TempDir {
 
 double median(std::vector<double> values);
 
-// Durable (SQLite on disk, synchronous=FULL) vs in-memory message throughput A->B.
-std::vector<Figure> run_durable(const Options& options);
+// Message throughput A->B (in-memory and durable stores), latency, handshake rate.
+std::vector<Figure> run_messages(const Options& options, const Baselines& baselines);
 // Opening the last 100 messages of a conversation in a large store.
-std::vector<Figure> run_history(const Options& options);
+std::vector<Figure> run_history(const Options& options, const Baselines& baselines);
+// Process start to `ready` with an existing identity.
+std::vector<Figure> run_startup(const Options& options, const Baselines& baselines);
 
 }  // namespace peerchat::bench

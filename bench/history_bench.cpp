@@ -53,7 +53,7 @@ double last_100_micros(store::Store& store, int repeats) {
 
 }  // namespace
 
-std::vector<Figure> run_history(const Options& options) {
+std::vector<Figure> run_history(const Options& options, const Baselines& /*baselines*/) {
   const std::size_t total = options.quick ? 50'000 : 1'000'000;
   TempDir dir;
   auto small = std::move(store::Store::open(dir.path() / "small.db").value());

@@ -43,22 +43,26 @@ int main(int argc, char** argv) {
       options.runs = 1;
     } else if (std::strcmp(argv[i], "--json") == 0) {
       json = true;
+    } else if (std::strcmp(argv[i], "--peerchat") == 0 && i + 1 < argc) {
+      options.peerchat_binary = argv[++i];
     } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       only = argv[++i];
     } else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
       options.runs = std::max(1, std::atoi(argv[++i]));
     } else {
-      std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--only durable|history]\n";
+      std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
+                   "                      [--only messages|history|startup]\n";
       return 2;
     }
   }
   spdlog::set_level(spdlog::level::warn);
-  std::vector<Figure> figures;
-  const std::pair<const char*, std::vector<Figure> (*)(const Options&)> parts[] = {
-      {"durable", run_durable}, {"history", run_history}};
+  const Baselines baselines = measure_baselines(options);
+  std::vector<Figure> figures = baseline_figures(baselines);
+  const std::pair<const char*, std::vector<Figure> (*)(const Options&, const Baselines&)> parts[] =
+      {{"messages", run_messages}, {"history", run_history}, {"startup", run_startup}};
   for (const auto& [name, part] : parts) {
     if (!only.empty() && only != name) continue;
-    auto more = part(options);
+    auto more = part(options, baselines);
     figures.insert(figures.end(), more.begin(), more.end());
   }
   if (json) {
