@@ -18,7 +18,8 @@ struct Figure {
 struct Options {
   bool quick = false;
   int runs = 5;
-  std::string peerchat_binary;  // for the start-up figure; skipped when empty
+  std::string peerchat_binary;  // for start-up and idle figures; skipped when empty
+  int idle_peers = 10'000;
 };
 
 // The machine's limits, measured in the same run (baseline_bench.cpp).
@@ -49,6 +50,8 @@ double median(std::vector<double> values);
 std::vector<Figure> run_messages(const Options& options, const Baselines& baselines);
 // Opening the last 100 messages of a conversation in a large store.
 std::vector<Figure> run_history(const Options& options, const Baselines& baselines);
+// Many idle authenticated peers on one node: RSS per connection.
+std::vector<Figure> run_idle(const Options& options, const Baselines& baselines);
 // Process start to `ready` with an existing identity.
 std::vector<Figure> run_startup(const Options& options, const Baselines& baselines);
 

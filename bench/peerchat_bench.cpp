@@ -45,13 +45,16 @@ int main(int argc, char** argv) {
       json = true;
     } else if (std::strcmp(argv[i], "--peerchat") == 0 && i + 1 < argc) {
       options.peerchat_binary = argv[++i];
+    } else if (std::strcmp(argv[i], "--idle-peers") == 0 && i + 1 < argc) {
+      options.idle_peers = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       only = argv[++i];
     } else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
       options.runs = std::max(1, std::atoi(argv[++i]));
     } else {
-      std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
-                   "                      [--only messages|history|startup]\n";
+      std::cerr
+          << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
+             "                      [--idle-peers N] [--only messages|history|startup|idle]\n";
       return 2;
     }
   }
@@ -59,7 +62,10 @@ int main(int argc, char** argv) {
   const Baselines baselines = measure_baselines(options);
   std::vector<Figure> figures = baseline_figures(baselines);
   const std::pair<const char*, std::vector<Figure> (*)(const Options&, const Baselines&)> parts[] =
-      {{"messages", run_messages}, {"history", run_history}, {"startup", run_startup}};
+      {{"messages", run_messages},
+       {"history", run_history},
+       {"startup", run_startup},
+       {"idle", run_idle}};
   for (const auto& [name, part] : parts) {
     if (!only.empty() && only != name) continue;
     auto more = part(options, baselines);

@@ -13,7 +13,10 @@
 namespace peerchat::session {
 namespace {
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+// One TLS record carries at most 16 KiB of plaintext, and one read returns at most one record.
+constexpr std::size_t kMaxReadChunk = 16 * 1024;
+// Idle connections read into small buffers; the size doubles while reads come back full.
+constexpr std::size_t kMinReadChunk = 2 * 1024;
 constexpr std::size_t kMaxBatchBytes = 1 << 20;
 // After BYE, how long the peer gets to finish the TLS close before the socket is cut.
 constexpr auto kCloseGrace = std::chrono::seconds(3);
@@ -159,8 +162,9 @@ asio::awaitable<void> Connection::run() {
       stream_.get_executor(), [self] { return self->writer(); }, asio::detached);
 
   std::size_t unbatched = 0;  // bytes read since the last batch end
+  std::size_t chunk = kMinReadChunk;
   while (protocol_.state() != State::closed) {
-    auto room = protocol_.prepare_read(kReadChunk);
+    auto room = protocol_.prepare_read(chunk);
     auto [error, size] =
         co_await stream_.async_read_some(asio::buffer(room.data(), room.size()), net::use_nothrow);
     if (error) {
@@ -170,6 +174,8 @@ asio::awaitable<void> Connection::run() {
     }
     protocol_.commit_read(size);
     unbatched += size;
+    chunk = size == chunk ? std::min(chunk * 2, kMaxReadChunk)
+                          : std::max(std::min(chunk, 2 * size), kMinReadChunk);
     in_read_batch_ = true;
     protocol_.process();
     in_read_batch_ = false;

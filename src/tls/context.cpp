@@ -67,6 +67,8 @@ Result<void> configure_context(SSL_CTX* context, const Identity& identity, Role 
   SSL_CTX_set_options(context, SSL_OP_NO_TICKET);
   ok = ok && SSL_CTX_set_num_tickets(context, 0) == 1;
   SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_OFF);
+  // Idle connections hand their record buffers back; thousands of peers stay affordable.
+  SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS);
   ok = ok && SSL_CTX_set_max_early_data(context, 0) == 1;
   SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   SSL_CTX_set_cert_verify_callback(context, verify_peer_certificate, nullptr);

@@ -106,6 +106,18 @@ X509* make_certificate(EVP_PKEY* key) {
 
 }  // namespace
 
+Result<Identity> Identity::generate() {
+  Identity identity;
+  identity.key_.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  if (!identity.key_) return make_error(Errc::identity_write_failed, "cannot generate a key");
+  identity.certificate_.reset(make_certificate(identity.key_.get()));
+  if (!identity.certificate_) {
+    return make_error(Errc::identity_write_failed, "cannot create a certificate");
+  }
+  identity.id_ = PeerId::from_certificate(identity.certificate_.get());
+  return identity;
+}
+
 Result<Identity> Identity::load_or_create(const fs::path& dir) {
   const fs::path key_file = dir / "identity.key";
   const fs::path certificate_file = dir / "identity.crt";

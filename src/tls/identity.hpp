@@ -17,6 +17,8 @@ class Identity {
   // Loads dir/identity.key (PKCS#8 PEM, mode 0600) and dir/identity.crt, creating either when
   // missing. The key is the identity; the certificate is re-made from it when absent or stale.
   static Result<Identity> load_or_create(const std::filesystem::path& dir);
+  // A fresh identity kept only in memory (benchmarks and tests that need many peers).
+  static Result<Identity> generate();
 
   const PeerId& id() const { return id_; }
   EVP_PKEY* key() const { return key_.get(); }

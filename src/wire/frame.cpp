@@ -43,6 +43,8 @@ void append_frame(Bytes& out, FrameType type, std::span<const std::uint8_t> payl
 
 std::span<std::uint8_t> FrameDecoder::prepare(std::size_t size) {
   compact();
+  // Once a large frame is consumed, give its memory back: idle connections stay small.
+  if (begin_ == end_ && buffer_.size() > 4 * size) Bytes().swap(buffer_);
   if (buffer_.size() - end_ < size) buffer_.resize(end_ + size);
   return {buffer_.data() + end_, size};
 }
