@@ -132,6 +132,23 @@ std::vector<Figure> run_idle(const Options& options, const Baselines& /*baseline
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const long after = rss_kib(pid);
 
+  // Still responsive: one more peer connects (TCP + TLS + HELLO) while all the others idle.
+  double responsive_ms = -1;
+  if (auto identity = tls::Identity::generate()) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_method());
+    (void)tls::configure_context(ctx, *identity, tls::Role::client);
+    Client probe;
+    const auto start = std::chrono::steady_clock::now();
+    if (open_session(ctx, port, hello, probe)) {
+      responsive_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+    }
+    if (probe.ssl != nullptr) SSL_free(probe.ssl);
+    if (probe.fd >= 0) ::close(probe.fd);
+    SSL_CTX_free(ctx);
+  }
+
   for (auto& client : clients) {
     if (client.ssl != nullptr) SSL_free(client.ssl);
     if (client.fd >= 0) ::close(client.fd);
@@ -145,6 +162,7 @@ std::vector<Figure> run_idle(const Options& options, const Baselines& /*baseline
       {"idle_connections", static_cast<double>(opened), "peers",
        fmt::format("authenticated, idle, on one node ({} wanted)", wanted)},
       {"idle_rss_per_connection", per_connection, "KiB", "node RSS growth / peers; target <= 64"},
+      {"idle_new_session_ms", responsive_ms, "ms", "one more peer's TCP + TLS + HELLO meanwhile"},
   };
 }
 
