@@ -243,11 +243,6 @@ double tls_handshakes(int count) {
   return count / seconds;
 }
 
-double percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  return values[static_cast<std::size_t>(p * static_cast<double>(values.size() - 1))];
-}
-
 }  // namespace
 
 Baselines measure_baselines(const Options& options) {

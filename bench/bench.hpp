@@ -45,6 +45,14 @@ class TempDir {
 };
 
 double median(std::vector<double> values);
+double percentile(std::vector<double> values, double p);  // p in [0, 1]
+
+// A `peerchat --json --name bench --port 0 --data-dir DIR` child; stdout is `out`.
+struct Child {
+  int pid = -1;
+  int out = -1;
+};
+Child spawn_peerchat(const std::string& binary, const std::filesystem::path& data_dir);
 
 // Message throughput A->B (in-memory and durable stores), latency, handshake rate.
 std::vector<Figure> run_messages(const Options& options, const Baselines& baselines);

@@ -77,36 +77,25 @@ std::vector<Figure> run_idle(const Options& options, const Baselines& /*baseline
   ::setrlimit(RLIMIT_NOFILE, &files);  // the child inherits it too
 
   TempDir dir;
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return {};
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], 1);
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 2);
-    const auto data = (dir.path() / "node").string();
-    ::execl(options.peerchat_binary.c_str(), options.peerchat_binary.c_str(), "--json", "--name",
-            "node", "--port", "0", "--data-dir", data.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out[1]);
+  const Child child = spawn_peerchat(options.peerchat_binary, dir.path() / "node");
+  if (child.pid < 0) return {};
+  const pid_t pid = child.pid;
+  const int out_fd = child.out;
   // The first line is `ready` with the port; later output is drained by nobody, so keep the
   // node's events small: they are one line per connection, well within the pipe while we count.
   int port = 0;
   for (int lines = 0; lines < 20 && port == 0; ++lines) {  // skip anything before `ready`
     std::string line;
     char byte = 0;
-    while (::read(out[0], &byte, 1) == 1 && byte != '\n') line.push_back(byte);
+    while (::read(out_fd, &byte, 1) == 1 && byte != '\n') line.push_back(byte);
     const auto ready = nlohmann::json::parse(line, nullptr, false);
     if (ready.is_object() && ready.value("event", "") == "ready") port = ready.value("port", 0);
   }
   if (port == 0) return {};
   // Drain the node's stdout in the background so its event writes never block.
-  const int drain_fd = out[0];
-  std::thread drain([drain_fd] {
+  std::thread drain([out_fd] {
     char buffer[65536];
-    while (::read(drain_fd, buffer, sizeof buffer) > 0) {
+    while (::read(out_fd, buffer, sizeof buffer) > 0) {
     }
   });
 
@@ -156,7 +145,7 @@ std::vector<Figure> run_idle(const Options& options, const Baselines& /*baseline
   ::kill(pid, SIGTERM);
   ::waitpid(pid, nullptr, 0);
   drain.join();
-  ::close(out[0]);
+  ::close(out_fd);
   const double per_connection = opened > 0 ? static_cast<double>(after - before) / opened : 0;
   return {
       {"idle_connections", static_cast<double>(opened), "peers",

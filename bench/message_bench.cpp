@@ -161,11 +161,6 @@ double handshake_rate(int count) {
   return completed / seconds;
 }
 
-double percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  return values[static_cast<std::size_t>(p * static_cast<double>(values.size() - 1))];
-}
-
 }  // namespace
 
 std::vector<Figure> run_messages(const Options& options, const Baselines& baselines) {

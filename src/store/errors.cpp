@@ -1,40 +1,36 @@
 #include "store/errors.hpp"
 
-#include <string>
+#include "util/error_category.hpp"
 
 namespace peerchat::store {
 namespace {
 
-class Category final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "peerchat.store"; }
-  std::string message(int value) const override {
-    switch (static_cast<Errc>(value)) {
-      case Errc::open_failed:
-        return "the database cannot be opened";
-      case Errc::corrupt:
-        return "the database is corrupt";
-      case Errc::io_error:
-        return "disk I/O error";
-      case Errc::disk_full:
-        return "the disk is full";
-      case Errc::busy:
-        return "the database is busy";
-      case Errc::schema_too_new:
-        return "the database was made by a newer peerchat";
-      case Errc::data_dir_in_use:
-        return "the data dir is in use by another process";
-      case Errc::data_dir_unusable:
-        return "the data dir cannot be used";
-    }
-    return "unknown store error";
+const char* describe(Errc value) {
+  switch (value) {
+    case Errc::open_failed:
+      return "the database cannot be opened";
+    case Errc::corrupt:
+      return "the database is corrupt";
+    case Errc::io_error:
+      return "disk I/O error";
+    case Errc::disk_full:
+      return "the disk is full";
+    case Errc::busy:
+      return "the database is busy";
+    case Errc::schema_too_new:
+      return "the database was made by a newer peerchat";
+    case Errc::data_dir_in_use:
+      return "the data dir is in use by another process";
+    case Errc::data_dir_unusable:
+      return "the data dir cannot be used";
   }
-};
+  return "unknown store error";
+}
 
 }  // namespace
 
 const std::error_category& error_category() {
-  static const Category category;
+  static const EnumCategory<Errc> category("peerchat.store", describe);
   return category;
 }
 
