@@ -78,6 +78,8 @@ struct FailpointCase {
   bool kill_receiver;  // else the sender
 };
 
+void PrintTo(const FailpointCase& point, std::ostream* out) { *out << point.failpoint; }
+
 class IntegrationFailpoint : public ::testing::TestWithParam<FailpointCase> {};
 
 TEST_P(IntegrationFailpoint, EveryMessageIsStoredExactlyOnceAfterRestart) {
