@@ -23,4 +23,7 @@ if [ "${PEERCHAT_SKIP_ASAN:-0}" != 1 ]; then
   cmake --build --preset asan
   ctest --preset asan
 fi
+echo "== fuzz targets, briefly (scripts/fuzz.sh SECONDS runs them longer)"
+scripts/fuzz.sh "${PEERCHAT_FUZZ_SECONDS:-10}"
+
 echo "== all tests passed in $(( $(date +%s) - start )) s"
