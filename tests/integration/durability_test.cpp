@@ -78,7 +78,9 @@ struct FailpointCase {
   bool kill_receiver;  // else the sender
 };
 
-void PrintTo(const FailpointCase& point, std::ostream* out) { *out << point.failpoint; }
+void PrintTo(const FailpointCase& point, std::ostream* out) {
+  *out << point.failpoint;
+}
 
 class IntegrationFailpoint : public ::testing::TestWithParam<FailpointCase> {};
 
