@@ -100,6 +100,14 @@ std::optional<wire::Bye> TlsClient::wait_for_bye(std::chrono::milliseconds timeo
   return std::nullopt;
 }
 
+void TlsClient::reset() {
+  if (fd_ < 0) return;
+  linger abort{1, 0};  // close() then sends RST
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+  ::close(fd_);
+  fd_ = -1;
+}
+
 bool TlsClient::closed_by_peer(std::chrono::milliseconds timeout) {
   if (fd_ < 0) return true;
   const auto deadline = Clock::now() + timeout;

@@ -34,6 +34,8 @@ class TlsClient {
   std::optional<wire::Bye> wait_for_bye(std::chrono::milliseconds timeout);
   // True if the victim closed the connection within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout);
+  // Ends the TCP connection abruptly (RST) instead of with FIN.
+  void reset();
 
  private:
   int fd_ = -1;

@@ -1,0 +1,133 @@
+// The rest of the hostile-peer list: slow senders, truncated frames then FIN or RST, thousands
+// of connections that never start TLS, handshake bursts, a frozen peer. In each case an honest
+// peer keeps chatting and the victim's memory stays bounded.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "harness.hpp"
+#include "tls_client.hpp"
+#include "wire/frame.hpp"
+
+namespace peerchat::testing {
+namespace {
+
+long peak_rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// Bob sends a line and Alice must receive it: the honest path still works.
+void still_chatting(Peer& alice, Peer& bob, const std::string& text) {
+  bob.command("/msg alice " + text);
+  auto message = alice.wait_for(
+      [&](const json& e) { return e["event"] == "message" && e.value("text", "") == text; });
+  ASSERT_TRUE(message) << text;
+}
+
+TEST(IntegrationAdversarial, SlowAndTruncatedSendersAreDroppedOthersCarryOn) {
+  TempDir root;
+  Peer alice("alice", root, {"--handshake-timeout", "2"});
+  Peer bob("bob", root, {"--connect", alice.address()});
+  ASSERT_TRUE(alice.wait_event("connected"));
+
+  // Byte-at-a-time: the start of a TLS ClientHello, one byte every 200 ms: cut at the deadline.
+  RawSocket slow(alice.port(), "127.0.0.5");
+  const std::string hello_start("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+  bool cut = false;
+  for (std::size_t i = 0; i < hello_start.size() && !cut; ++i) {
+    slow.send(hello_start.substr(i, 1));
+    cut = slow.closed_by_peer(200ms);
+  }
+  EXPECT_TRUE(cut || slow.closed_by_peer(3s)) << "a slow sender outlived the handshake deadline";
+  still_chatting(alice, bob, "after the slow sender");
+
+  // An authenticated peer sends half a CHAT, then FIN; another the same, then RST.
+  for (bool abrupt : {false, true}) {
+    TlsClient truncated(alice.port(), root / (abrupt ? "rst" : "fin"));
+    ASSERT_TRUE(truncated.handshake_ok()) << truncated.handshake_error();
+    ASSERT_TRUE(truncated.send_hello(abrupt ? "rst" : "fin"));
+    wire::Bytes chat;
+    wire::encode(chat, wire::Chat{{}, 1, 0, std::string(500, 'x')});
+    chat.resize(chat.size() / 2);
+    ASSERT_TRUE(truncated.send(chat));
+    if (abrupt) truncated.reset();
+  }
+  still_chatting(alice, bob, "after truncated frames");
+  EXPECT_FALSE(alice.process().wait_exit(10ms).has_value());
+}
+
+TEST(IntegrationAdversarial, TwoThousandConnectionsThatNeverStartTls) {
+  TempDir root;
+  Peer alice("alice", root);
+  Peer bob("bob", root, {"--connect", alice.address()});
+  ASSERT_TRUE(alice.wait_event("connected"));
+  std::vector<std::unique_ptr<RawSocket>> sockets;
+  for (int i = 0; i < 2000; ++i) {
+    // Spread over a few source addresses, as a small botnet on one host would.
+    sockets.push_back(
+        std::make_unique<RawSocket>(alice.port(), "127.0.1." + std::to_string(1 + i % 8)));
+  }
+  still_chatting(alice, bob, "while 2,000 sockets sit idle");
+  alice.command("/peers");
+  auto peers = alice.wait_event("peers");
+  ASSERT_TRUE(peers);
+  EXPECT_EQ((*peers)["peers"].size(), 1u);
+  const long peak = peak_rss_kib(alice.process().pid());
+  std::cout << "victim peak RSS with 2,000 idle sockets: " << peak << " KiB\n";
+  EXPECT_LT(peak, 200 * 1024);
+}
+
+TEST(IntegrationAdversarial, HandshakeBurstFromOneSource) {
+  TempDir root;
+  Peer alice("alice", root);
+  Peer bob("bob", root, {"--connect", alice.address()});
+  ASSERT_TRUE(alice.wait_event("connected"));
+  // 8 threads x 25 full handshakes each, as fast as they can.
+  std::vector<std::thread> flood;
+  std::atomic<int> completed{0};
+  for (int t = 0; t < 8; ++t) {
+    flood.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        TlsClient client(alice.port(), root / ("flood" + std::to_string(t)));
+        if (client.handshake_ok()) ++completed;
+      }
+    });
+  }
+  still_chatting(alice, bob, "during a handshake burst");
+  for (auto& thread : flood) thread.join();
+  still_chatting(alice, bob, "after a handshake burst");
+  std::cout << completed << " of 200 burst handshakes completed; victim peak RSS "
+            << peak_rss_kib(alice.process().pid()) << " KiB\n";
+  EXPECT_GT(completed.load(), 0);
+}
+
+TEST(IntegrationAdversarial, FrozenPeerIsDeclaredDeadOthersCarryOn) {
+  TempDir root;
+  Peer alice("alice", root, {"--keepalive", "1"});  // dead after 3 s of silence
+  Peer bob("bob", root, {"--connect", alice.address()});
+  Peer carol("carol", root, {"--connect", alice.address()});
+  ASSERT_TRUE(alice.wait_event("connected"));
+  ASSERT_TRUE(alice.wait_event("connected"));
+  carol.process().signal(SIGSTOP);
+  // Alice keeps writing to the frozen peer; only its own queue fills.
+  for (int i = 0; i < 200; ++i) alice.command("/msg carol into the void " + std::to_string(i));
+  still_chatting(alice, bob, "while carol is frozen");
+  auto dead = alice.wait_for(
+      [&](const json& e) { return e["event"] == "disconnected" && e["peer"] == carol.id(); }, 10s);
+  carol.process().signal(SIGCONT);
+  ASSERT_TRUE(dead);
+  EXPECT_EQ((*dead)["reason"], "timeout");
+  still_chatting(alice, bob, "after carol was dropped");
+}
+
+}  // namespace
+}  // namespace peerchat::testing
