@@ -14,7 +14,7 @@ void add_common(CLI::App& app, peerchat::cli::CommonOptions& common, bool with_t
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--name", common.name, "display name (default: the remembered one, else $USER)");
   app.add_option("--data-dir", common.data_dir,
-                 "identity, pins and settings (default: $XDG_DATA_HOME/peerchat/NAME)");
+                 "identity, pins, messages and settings (default: $XDG_DATA_HOME/peerchat/NAME)");
   app.add_flag("--json", common.json, "JSON lines on stdout: one object per event");
   app.add_flag("-v,--verbose", common.verbose, "debug logs on stderr");
   app.add_option("--handshake-timeout", common.handshake_timeout_s,
