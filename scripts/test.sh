@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is needed, then builds and runs every test twice: an optimised build, and an
-# AddressSanitizer + UndefinedBehaviorSanitizer build. Also checks formatting.
-# PEERCHAT_SKIP_ASAN=1 skips the sanitizer pass (quicker local runs).
+# Installs what is needed, then builds and runs every test: an optimised build, an
+# AddressSanitizer + UndefinedBehaviorSanitizer build and a ThreadSanitizer build; fuzzes each
+# decoder briefly. Also checks formatting.
+# PEERCHAT_SKIP_ASAN=1 / PEERCHAT_SKIP_TSAN=1 skip those passes (quicker local runs);
+# PEERCHAT_FUZZ_SECONDS sets the fuzzing time per target (default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -23,6 +25,15 @@ if [ "${PEERCHAT_SKIP_ASAN:-0}" != 1 ]; then
   cmake --build --preset asan
   ctest --preset asan
 fi
+if [ "${PEERCHAT_SKIP_TSAN:-0}" != 1 ]; then
+  # Where threads meet: the stdin reader posting into the I/O thread, the test harness's pipes.
+  echo "== ThreadSanitizer build and tests (benchmark and kill loop excluded: too slow)"
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  cmake --preset tsan
+  cmake --build --preset tsan
+  ctest --preset tsan
+fi
+
 echo "== fuzz targets, briefly (scripts/fuzz.sh SECONDS runs them longer)"
 scripts/fuzz.sh "${PEERCHAT_FUZZ_SECONDS:-10}"
 
