@@ -138,6 +138,26 @@ TEST_F(NodeTest, CrossedDialsEndWithOneSessionEachWay) {
   EXPECT_TRUE(bob.sink.all<event::Disconnected>().empty());
 }
 
+TEST_F(NodeTest, FullQueueIsAConsistentErrorNotMemory) {
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  bob.node->connect(alice.address());
+  ASSERT_TRUE(run_until([&] { return alice.node->connected_peers().size() == 1; }));
+  bob.node->shutdown(wire::ByeReason::quit, "gone", [] {});  // alice keeps queueing for him
+  ASSERT_TRUE(run_until([&] { return alice.node->connected_peers().empty(); }));
+  // max_queue_per_peer is 10,000: one more is refused, every time, with the same error.
+  int refused = 0;
+  for (int i = 0; i < 10'003; ++i) {
+    if (!alice.node->send_message("bob", "queued " + std::to_string(i))) ++refused;
+  }
+  EXPECT_EQ(refused, 3);
+  int queue_full = 0;
+  for (const auto& problem : alice.sink.all<event::Problem>()) {
+    if (problem.code == "queue_full") ++queue_full;
+  }
+  EXPECT_EQ(queue_full, 3);
+}
+
 TEST_F(NodeTest, SelfConnectionIsRefused) {
   auto& alice = add("alice");
   alice.node->connect(alice.address());

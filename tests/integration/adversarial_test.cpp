@@ -3,10 +3,13 @@
 // peer keeps chatting and the victim's memory stays bounded.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -127,6 +130,56 @@ TEST(IntegrationAdversarial, FrozenPeerIsDeclaredDeadOthersCarryOn) {
   ASSERT_TRUE(dead);
   EXPECT_EQ((*dead)["reason"], "timeout");
   still_chatting(alice, bob, "after carol was dropped");
+}
+
+}  // namespace
+}  // namespace peerchat::testing
+
+namespace peerchat::testing {
+namespace {
+
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int index = 3; fields >> field; ++index) {
+    if (index == 14 || index == 15) ticks += std::stol(field);  // utime, stime
+    if (index == 15) break;
+  }
+  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+TEST(IntegrationAdversarial, OutOfFileDescriptorsNoSpinAndRecovery) {
+  TempDir root;
+  // The victim may hold only 48 descriptors.
+  Process victim({"/usr/bin/prlimit", "--nofile=48:48", peerchat_binary(), "--json", "--name",
+                  "alice", "--port", "0", "--data-dir", (root / "alice").string()},
+                 root / "alice.err");
+  auto ready = victim.read_line(15s);
+  ASSERT_TRUE(ready);
+  const int port = json::parse(*ready)["port"].get<int>();
+
+  {
+    // 60 idle sockets from 10 addresses (6 each, under the per-address cap) exhaust them.
+    std::vector<std::unique_ptr<RawSocket>> flood;
+    for (int i = 0; i < 60; ++i) {
+      flood.push_back(std::make_unique<RawSocket>(port, "127.0.2." + std::to_string(1 + i % 10)));
+    }
+    std::this_thread::sleep_for(500ms);
+    const double before = cpu_seconds(victim.pid());
+    std::this_thread::sleep_for(2s);
+    const double used = cpu_seconds(victim.pid()) - before;
+    std::cout << "victim CPU while out of descriptors: " << used << " s in 2 s\n";
+    EXPECT_LT(used, 0.5) << "the accept loop spins on EMFILE";
+  }  // the flood disconnects
+
+  // Once the descriptors come back, the victim serves an honest peer again.
+  Peer bob("bob", root, {"--connect", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(bob.wait_event("connected", 15s)) << victim.stderr_text();
+  EXPECT_NE(victim.stderr_text().find("accepting a connection failed"), std::string::npos);
 }
 
 }  // namespace

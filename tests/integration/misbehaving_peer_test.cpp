@@ -121,6 +121,24 @@ TEST(IntegrationMisbehavingPeer, FramesBeforeHelloAndBeyondCreditAreRefused) {
   }
 }
 
+TEST(IntegrationMisbehavingPeer, EscapeSequencesArriveAsDataNeverAsCommands) {
+  TempDir root;
+  Peer alice("alice", root);
+  TlsClient sneaky(alice.port(), root / "sneaky");
+  ASSERT_TRUE(sneaky.handshake_ok());
+  const std::string name = "ev\x1b[2Jil";
+  const std::string text = "title\x1b]0;pwned\x07 bell\x07";
+  ASSERT_TRUE(sneaky.send_hello(name));
+  wire::Bytes chat;
+  wire::encode(chat, wire::Chat{{}, 1, 0, text});
+  ASSERT_TRUE(sneaky.send(chat));
+  // JSON carries them escaped (stdout stays one object per line); nothing is dropped.
+  auto message = alice.wait_event("message");
+  ASSERT_TRUE(message);
+  EXPECT_EQ((*message)["text"], text);
+  EXPECT_EQ((*message)["name"], name);
+}
+
 TEST(IntegrationMisbehavingPeer, VersionMismatchIsClearBothWays) {
   TempDir root;
   Peer alice("alice", root);
