@@ -59,6 +59,8 @@ TEST(IntegrationChat, ThreePeersAtOnce) {
   Peer carol("carol", root, {"--connect", alice.address()});
   ASSERT_TRUE(connected_to(alice, bob));
   ASSERT_TRUE(connected_to(alice, carol));
+  ASSERT_TRUE(connected_to(bob, alice));
+  ASSERT_TRUE(connected_to(carol, alice));
 
   alice.command("/peers");
   auto peers = alice.wait_event("peers");

@@ -240,6 +240,7 @@ TEST(IntegrationDurability, HistorySurvivesRestart) {
   {
     Peer bob("bob", root, {"--connect", alice.address()});
     ASSERT_TRUE(alice.wait_event("connected"));
+    ASSERT_TRUE(bob.wait_event("connected"));
     bob.command("/msg alice first");
     ASSERT_TRUE(bob.wait_event("delivered"));
     alice.command("/msg bob second");
