@@ -158,6 +158,7 @@ asio::awaitable<void> Connection::run() {
   } else {
     protocol_.start();
   }
+  watchdog_timer_.cancel();  // it slept towards the handshake deadline: recompute
   asio::co_spawn(
       stream_.get_executor(), [self] { return self->writer(); }, asio::detached);
 
@@ -274,6 +275,7 @@ asio::awaitable<void> Connection::watchdog() {
 }
 
 void Connection::on_hello(const wire::Hello& /*hello*/) {
+  watchdog_timer_.cancel();  // open: from now on keepalive sets the watchdog's pace
   observer_.on_open(*this);
 }
 

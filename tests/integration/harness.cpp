@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <gtest/gtest.h>
+
 #include "tls/peer_id.hpp"
 
 #include <arpa/inet.h>
@@ -17,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -250,6 +253,32 @@ std::size_t Peer::count(const std::string& event) const {
   std::size_t n = 0;
   for (const auto& e : log_) n += e["event"] == event ? 1u : 0u;
   return n;
+}
+
+long peak_rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+bool relays(Peer& from, Peer& to, const std::string& text) {
+  from.command("/msg " + to.name() + " " + text);
+  return to
+      .wait_for([&](const json& e) {
+        return e["event"] == "message" && e.value("text", "") == text &&
+               e.value("peer", "") == from.id();
+      })
+      .has_value();
+}
+
+void expect_bounded_memory(Peer& victim, const std::string& after) {
+  const long peak = peak_rss_kib(victim.process().pid());
+  std::cout << "victim peak RSS after " << after << ": " << peak << " KiB\n";
+  EXPECT_GT(peak, 0);
+  EXPECT_LT(peak, 256 * 1024) << after;
 }
 
 Database::Database(const std::filesystem::path& data_dir) {

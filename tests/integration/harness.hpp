@@ -129,6 +129,15 @@ class Peer {
   int port_ = 0;
 };
 
+// The process's peak resident memory (VmHWM), in KiB.
+long peak_rss_kib(pid_t pid);
+
+// `from` sends `text` to `to` by name; true once `to` shows it (the honest path still works).
+bool relays(Peer& from, Peer& to, const std::string& text);
+
+// Prints the victim's peak RSS for the test log and checks it stayed bounded (256 MiB).
+void expect_bounded_memory(Peer& victim, const std::string& after);
+
 // Read-only look into a peer's database (safe while the peer runs: WAL readers don't block).
 class Database {
  public:

@@ -44,6 +44,7 @@ TEST(IntegrationHostile, GarbageAndIdleSocketsLeaveThePeerServing) {
   EXPECT_TRUE(huge_length.closed_by_peer(3s));
   for (auto& socket : idle) EXPECT_TRUE(socket->closed_by_peer(6s));
   EXPECT_FALSE(alice.process().wait_exit(10ms).has_value());  // still running
+  expect_bounded_memory(alice, "garbage and idle sockets");
 
   // And still serving afterwards.
   Peer carol("carol", root, {"--connect", alice.address()});

@@ -83,6 +83,7 @@ TEST(IntegrationMisbehavingPeer, BadFramesDropOnlyTheSender) {
     EXPECT_EQ((*message)["text"], "still fine after " + std::string(test_case.name));
   }
   EXPECT_FALSE(alice.process().wait_exit(10ms).has_value());
+  expect_bounded_memory(alice, "malformed frames");
 }
 
 TEST(IntegrationMisbehavingPeer, FramesBeforeHelloAndBeyondCreditAreRefused) {
@@ -90,6 +91,9 @@ TEST(IntegrationMisbehavingPeer, FramesBeforeHelloAndBeyondCreditAreRefused) {
   // A small window, so that one write of the attacker (one TLS record, one read batch on the
   // victim) is beyond it before any credit could come back.
   Peer alice("alice", root, {"--receive-window", "8"});
+  Peer bob("bob", root, {"--connect", alice.address()});
+  ASSERT_TRUE(alice.wait_event("connected"));
+  ASSERT_TRUE(bob.wait_event("connected"));
   {
     TlsClient early(alice.port(), root / "early");
     ASSERT_TRUE(early.handshake_ok()) << early.handshake_error();
@@ -115,15 +119,19 @@ TEST(IntegrationMisbehavingPeer, FramesBeforeHelloAndBeyondCreditAreRefused) {
     EXPECT_EQ(bye->reason, wire::ByeReason::protocol_error);
     EXPECT_NE(bye->message.find("credit"), std::string::npos);
   }
-  alice.drain(300ms);
+  EXPECT_TRUE(relays(bob, alice, "honest after early and greedy peers"));
   for (const auto& event : alice.log()) {
     EXPECT_NE(event.value("text", ""), "before hello") << "nothing before HELLO is processed";
   }
+  expect_bounded_memory(alice, "early and greedy peers");
 }
 
 TEST(IntegrationMisbehavingPeer, EscapeSequencesArriveAsDataNeverAsCommands) {
   TempDir root;
   Peer alice("alice", root);
+  Peer bob("bob", root, {"--connect", alice.address()});
+  ASSERT_TRUE(alice.wait_event("connected"));
+  ASSERT_TRUE(bob.wait_event("connected"));
   TlsClient sneaky(alice.port(), root / "sneaky");
   ASSERT_TRUE(sneaky.handshake_ok());
   const std::string name = "ev\x1b[2Jil";
@@ -133,15 +141,20 @@ TEST(IntegrationMisbehavingPeer, EscapeSequencesArriveAsDataNeverAsCommands) {
   wire::encode(chat, wire::Chat{{}, 1, 0, text});
   ASSERT_TRUE(sneaky.send(chat));
   // JSON carries them escaped (stdout stays one object per line); nothing is dropped.
-  auto message = alice.wait_event("message");
+  auto message = alice.wait_for(
+      [&](const json& e) { return e["event"] == "message" && e.value("name", "") == name; });
   ASSERT_TRUE(message);
   EXPECT_EQ((*message)["text"], text);
-  EXPECT_EQ((*message)["name"], name);
+  EXPECT_TRUE(relays(bob, alice, "honest after escape sequences"));
+  expect_bounded_memory(alice, "escape sequences");
 }
 
 TEST(IntegrationMisbehavingPeer, VersionMismatchIsClearBothWays) {
   TempDir root;
   Peer alice("alice", root);
+  Peer bob("bob", root, {"--connect", alice.address()});
+  ASSERT_TRUE(alice.wait_event("connected"));
+  ASSERT_TRUE(bob.wait_event("connected"));
   TlsClient future(alice.port(), root / "future");
   ASSERT_TRUE(future.handshake_ok());
   ASSERT_TRUE(future.send_hello("future", 2));
@@ -154,6 +167,8 @@ TEST(IntegrationMisbehavingPeer, VersionMismatchIsClearBothWays) {
   EXPECT_FALSE(alpn.handshake_ok());
   EXPECT_NE(alpn.handshake_error().find("no application protocol"), std::string::npos)
       << alpn.handshake_error();
+  EXPECT_TRUE(relays(bob, alice, "honest after version mismatches"));
+  expect_bounded_memory(alice, "version mismatches");
 }
 
 }  // namespace
