@@ -21,6 +21,8 @@ const char* describe(Errc value) {
       return "the database was made by a newer peerchat";
     case Errc::data_dir_in_use:
       return "the data dir is in use by another process";
+    case Errc::pin_conflict:
+      return "the address is pinned to another identity";
     case Errc::data_dir_unusable:
       return "the data dir cannot be used";
   }

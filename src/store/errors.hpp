@@ -14,6 +14,7 @@ enum class Errc {
   schema_too_new,
   data_dir_in_use,
   data_dir_unusable,
+  pin_conflict,  // an address is pinned to another identity
 };
 
 const std::error_category& error_category();

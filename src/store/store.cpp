@@ -234,7 +234,7 @@ Result<void> Store::pin_address(std::string_view address, const PeerKey& id, std
   if (!existing) return existing.error();
   if (*existing) {
     if (**existing == id) return {};
-    return make_error(Errc::open_failed,
+    return make_error(Errc::pin_conflict,
                       fmt::format("{} is already pinned to another identity; it is only "
                                   "replaced on an explicit request",
                                   address));
