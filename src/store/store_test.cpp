@@ -56,8 +56,10 @@ TEST_F(StoreTest, AddressPinsAreNeverSilentlyReplaced) {
   EXPECT_FALSE(store->pinned_identity("127.0.0.1:7002")->has_value());
   ASSERT_TRUE(store->pin_address("127.0.0.1:7002", key(1), 5).ok());
   EXPECT_EQ(store->pinned_identity("127.0.0.1:7002")->value(), key(1));
-  EXPECT_TRUE(store->pin_address("127.0.0.1:7002", key(1), 6).ok());   // same key: fine
-  EXPECT_FALSE(store->pin_address("127.0.0.1:7002", key(2), 7).ok());  // different: refused
+  EXPECT_TRUE(store->pin_address("127.0.0.1:7002", key(1), 6).ok());  // same key: fine
+  auto refused = store->pin_address("127.0.0.1:7002", key(2), 7);     // different: refused
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::pin_conflict);
   EXPECT_EQ(store->pinned_identity("127.0.0.1:7002")->value(), key(1));
   ASSERT_TRUE(store->unpin_address("127.0.0.1:7002").ok());  // the explicit path
   ASSERT_TRUE(store->pin_address("127.0.0.1:7002", key(2), 8).ok());
