@@ -28,27 +28,18 @@ Result<void> Store::check_faults() const {
 }
 
 Result<std::vector<StoredMessage>> Store::read_messages(Statement& statement) {
-  std::vector<StoredMessage> messages;
-  while (true) {
-    auto row = statement.step();
-    if (!row) {
-      statement.reset();
-      return row.error();
-    }
-    if (!*row) break;
+  return statement.collect([](const Statement& row) {
     StoredMessage message;
-    message.peer = to_array<32>(statement.blob(0));
-    message.outgoing = statement.integer(1) != 0;
-    message.id = to_array<16>(statement.blob(2));
-    message.seq = static_cast<std::uint64_t>(statement.integer(3));
-    message.timestamp_ms = statement.integer(4);
-    message.stored_ms = statement.integer(5);
-    message.text = statement.text(6);
-    message.state = static_cast<MessageState>(statement.integer(7));
-    messages.push_back(std::move(message));
-  }
-  statement.reset();
-  return messages;
+    message.peer = to_array<32>(row.blob(0));
+    message.outgoing = row.integer(1) != 0;
+    message.id = to_array<16>(row.blob(2));
+    message.seq = static_cast<std::uint64_t>(row.integer(3));
+    message.timestamp_ms = row.integer(4);
+    message.stored_ms = row.integer(5);
+    message.text = row.text(6);
+    message.state = static_cast<MessageState>(row.integer(7));
+    return message;
+  });
 }
 
 Result<std::vector<StoredMessage>> Store::queue_outgoing(const std::vector<OutgoingDraft>& drafts,

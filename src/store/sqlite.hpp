@@ -35,6 +35,23 @@ class Statement {
   Result<void> run(std::string_view doing);
   void reset();
 
+  // Steps through every row, turning each into a value with `read`, then resets.
+  template <class Read>
+  auto collect(Read read) -> Result<std::vector<decltype(read(*this))>> {
+    std::vector<decltype(read(*this))> rows;
+    while (true) {
+      auto row = step();
+      if (!row) {
+        reset();
+        return row.error();
+      }
+      if (!*row) break;
+      rows.push_back(read(*this));
+    }
+    reset();
+    return rows;
+  }
+
   std::string text(int column) const;
   std::vector<std::uint8_t> blob(int column) const;
   std::int64_t integer(int column) const;

@@ -178,19 +178,10 @@ Result<void> Store::prepare_statements() {
 }
 
 Result<std::vector<PeerRecord>> Store::read_peers(Statement& statement) {
-  std::vector<PeerRecord> peers;
-  while (true) {
-    auto row = statement.step();
-    if (!row) {
-      statement.reset();
-      return row.error();
-    }
-    if (!*row) break;
-    peers.push_back(PeerRecord{to_key(statement.blob(0)), statement.text(1), statement.integer(2),
-                               statement.integer(3), statement.text(4)});
-  }
-  statement.reset();
-  return peers;
+  return statement.collect([](const Statement& row) {
+    return PeerRecord{to_key(row.blob(0)), row.text(1), row.integer(2), row.integer(3),
+                      row.text(4)};
+  });
 }
 
 Result<std::optional<PeerRecord>> Store::find_peer(const PeerKey& id) {

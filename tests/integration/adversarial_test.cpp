@@ -28,8 +28,7 @@ TEST(IntegrationAdversarial, SlowAndTruncatedSendersAreDroppedOthersCarryOn) {
   TempDir root;
   Peer alice("alice", root, {"--handshake-timeout", "2"});
   Peer bob("bob", root, {"--connect", alice.address()});
-  ASSERT_TRUE(alice.wait_event("connected"));
-  ASSERT_TRUE(bob.wait_event("connected"));
+  ASSERT_TRUE(both_connected(alice, bob));
 
   // Byte-at-a-time: the start of a TLS ClientHello, one byte every 200 ms: cut at the deadline.
   RawSocket slow(alice.port(), "127.0.0.5");
@@ -62,8 +61,7 @@ TEST(IntegrationAdversarial, TwoThousandConnectionsThatNeverStartTls) {
   TempDir root;
   Peer alice("alice", root);
   Peer bob("bob", root, {"--connect", alice.address()});
-  ASSERT_TRUE(alice.wait_event("connected"));
-  ASSERT_TRUE(bob.wait_event("connected"));
+  ASSERT_TRUE(both_connected(alice, bob));
   std::vector<std::unique_ptr<RawSocket>> sockets;
   for (int i = 0; i < 2000; ++i) {
     // Spread over a few source addresses, as a small botnet on one host would.
@@ -82,8 +80,7 @@ TEST(IntegrationAdversarial, HandshakeBurstFromOneSource) {
   TempDir root;
   Peer alice("alice", root);
   Peer bob("bob", root, {"--connect", alice.address()});
-  ASSERT_TRUE(alice.wait_event("connected"));
-  ASSERT_TRUE(bob.wait_event("connected"));
+  ASSERT_TRUE(both_connected(alice, bob));
   // 8 threads x 25 full handshakes each, as fast as they can.
   std::vector<std::thread> flood;
   std::atomic<int> completed{0};
@@ -108,10 +105,8 @@ TEST(IntegrationAdversarial, FrozenPeerIsDeclaredDeadOthersCarryOn) {
   Peer alice("alice", root, {"--keepalive", "1"});  // dead after 3 s of silence
   Peer bob("bob", root, {"--connect", alice.address()});
   Peer carol("carol", root, {"--connect", alice.address()});
-  ASSERT_TRUE(alice.wait_event("connected"));
-  ASSERT_TRUE(alice.wait_event("connected"));
-  ASSERT_TRUE(bob.wait_event("connected"));
-  ASSERT_TRUE(carol.wait_event("connected"));
+  ASSERT_TRUE(both_connected(alice, bob));
+  ASSERT_TRUE(both_connected(alice, carol));
   carol.process().signal(SIGSTOP);
   // Alice keeps writing to the frozen peer; only its own queue fills.
   for (int i = 0; i < 200; ++i) alice.command("/msg carol into the void " + std::to_string(i));

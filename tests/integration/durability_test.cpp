@@ -239,8 +239,7 @@ TEST(IntegrationDurability, HistorySurvivesRestart) {
   Peer alice("alice", root);
   {
     Peer bob("bob", root, {"--connect", alice.address()});
-    ASSERT_TRUE(alice.wait_event("connected"));
-    ASSERT_TRUE(bob.wait_event("connected"));
+    ASSERT_TRUE(both_connected(alice, bob));
     bob.command("/msg alice first");
     ASSERT_TRUE(bob.wait_event("delivered"));
     alice.command("/msg bob second");

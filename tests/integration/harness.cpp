@@ -255,6 +255,15 @@ std::size_t Peer::count(const std::string& event) const {
   return n;
 }
 
+bool both_connected(Peer& a, Peer& b) {
+  auto with = [](const Peer& other) {
+    return [id = other.id()](const json& e) {
+      return e["event"] == "connected" && e.value("peer", "") == id;
+    };
+  };
+  return a.wait_for(with(b)).has_value() && b.wait_for(with(a)).has_value();
+}
+
 long peak_rss_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;

@@ -129,6 +129,9 @@ class Peer {
   int port_ = 0;
 };
 
+// True once each of `a` and `b` has reported its session with the other (both may send).
+bool both_connected(Peer& a, Peer& b);
+
 // The process's peak resident memory (VmHWM), in KiB.
 long peak_rss_kib(pid_t pid);
 

@@ -92,8 +92,7 @@ TEST(IntegrationMisbehavingPeer, FramesBeforeHelloAndBeyondCreditAreRefused) {
   // victim) is beyond it before any credit could come back.
   Peer alice("alice", root, {"--receive-window", "8"});
   Peer bob("bob", root, {"--connect", alice.address()});
-  ASSERT_TRUE(alice.wait_event("connected"));
-  ASSERT_TRUE(bob.wait_event("connected"));
+  ASSERT_TRUE(both_connected(alice, bob));
   {
     TlsClient early(alice.port(), root / "early");
     ASSERT_TRUE(early.handshake_ok()) << early.handshake_error();
@@ -130,8 +129,7 @@ TEST(IntegrationMisbehavingPeer, EscapeSequencesArriveAsDataNeverAsCommands) {
   TempDir root;
   Peer alice("alice", root);
   Peer bob("bob", root, {"--connect", alice.address()});
-  ASSERT_TRUE(alice.wait_event("connected"));
-  ASSERT_TRUE(bob.wait_event("connected"));
+  ASSERT_TRUE(both_connected(alice, bob));
   TlsClient sneaky(alice.port(), root / "sneaky");
   ASSERT_TRUE(sneaky.handshake_ok());
   const std::string name = "ev\x1b[2Jil";
@@ -153,8 +151,7 @@ TEST(IntegrationMisbehavingPeer, VersionMismatchIsClearBothWays) {
   TempDir root;
   Peer alice("alice", root);
   Peer bob("bob", root, {"--connect", alice.address()});
-  ASSERT_TRUE(alice.wait_event("connected"));
-  ASSERT_TRUE(bob.wait_event("connected"));
+  ASSERT_TRUE(both_connected(alice, bob));
   TlsClient future(alice.port(), root / "future");
   ASSERT_TRUE(future.handshake_ok());
   ASSERT_TRUE(future.send_hello("future", 2));
