@@ -52,7 +52,7 @@ std::string_view to_string(Direction direction) {
   return direction == Direction::inbound ? "in" : "out";
 }
 
-Connection::Connection(std::uint64_t serial, asio::ip::tcp::socket socket, asio::ssl::context& tls,
+Connection::Connection(std::uint64_t serial, asio::ip::tcp::socket socket, SSL_CTX* tls,
                        Direction direction, std::string remote_address, ProtocolConfig config,
                        const Clock& clock, Random& random, ConnectionObserver& observer)
     : stream_(std::move(socket), tls),
@@ -105,9 +105,7 @@ void Connection::abort(CloseReason reason) {
 }
 
 void Connection::close_socket() {
-  std::error_code ignored;
-  stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  stream_.lowest_layer().close(ignored);
+  stream_.close();
 }
 
 void Connection::wake_writer() {
@@ -126,11 +124,10 @@ asio::awaitable<void> Connection::run() {
   auto self = shared_from_this();
   std::error_code ignored;
   // Chat is latency-sensitive; the writer already coalesces frames into large writes.
-  stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
 
-  const auto role = direction_ == Direction::outbound ? asio::ssl::stream_base::client
-                                                      : asio::ssl::stream_base::server;
-  auto [handshake_error] = co_await stream_.async_handshake(role, net::use_nothrow);
+  const auto role = direction_ == Direction::outbound ? tls::Role::client : tls::Role::server;
+  const auto handshake_error = co_await stream_.handshake(role);
   if (!handshake_error) {
     auto peer = tls::authenticated_peer(stream_.native_handle());
     if (!peer) {
@@ -166,8 +163,7 @@ asio::awaitable<void> Connection::run() {
   std::size_t chunk = kMinReadChunk;
   while (protocol_.state() != State::closed) {
     auto room = protocol_.prepare_read(chunk);
-    auto [error, size] =
-        co_await stream_.async_read_some(asio::buffer(room.data(), room.size()), net::use_nothrow);
+    auto [error, size] = co_await stream_.read_some(room);
     if (error) {
       transport_failed_ = error != asio::error::eof;
       protocol_.on_transport_closed(describe_read_error(error));
@@ -183,10 +179,8 @@ asio::awaitable<void> Connection::run() {
     // Group commit: while more bytes are already waiting (in OpenSSL or in the socket), keep
     // collecting, so that one commit and one ACK cover them all. Bounded by kMaxBatchBytes,
     // and in practice by the credit window, which the peer cannot exceed.
-    std::error_code available_error;
-    const bool more_waiting = SSL_pending(stream_.native_handle()) > 0 ||
-                              stream_.next_layer().available(available_error) > 0;
-    if (!more_waiting || unbatched >= kMaxBatchBytes || protocol_.state() == State::closed) {
+    if (!stream_.input_waiting() || unbatched >= kMaxBatchBytes ||
+        protocol_.state() == State::closed) {
       observer_.on_batch_end(*this);
       unbatched = 0;
       wake_writer();
@@ -207,10 +201,7 @@ asio::awaitable<void> Connection::writer() {
       continue;
     }
     protocol_.take_output(buffer);
-    auto [error, size] =
-        co_await asio::async_write(stream_, asio::buffer(buffer), net::use_nothrow);
-    (void)size;
-    if (error) {
+    if (auto error = co_await stream_.write_all(buffer)) {
       transport_failed_ = true;
       protocol_.on_transport_closed(describe_read_error(error));
       close_socket();  // also ends a reader blocked on a dead connection
@@ -226,12 +217,19 @@ asio::awaitable<void> Connection::finish_if_last() {
   auto self = shared_from_this();
   if (!transport_failed_ && graceful_close_) {
     // close_notify both ways; the watchdog cuts this short after the grace period.
-    auto [ignored] = co_await stream_.async_shutdown(net::use_nothrow);
-    (void)ignored;
+    if (!co_await stream_.shutdown()) {
+      // Wait for the peer's close_notify (eof), throwing away anything it still sends.
+      std::array<std::uint8_t, 4096> discard;
+      for (std::size_t drained = 0; drained < kMaxLingerBytes;) {
+        auto [error, size] = co_await stream_.read_some(discard);
+        if (error) break;
+        drained += size;
+      }
+    }
   }
   // Lingering close: send FIN, then read and discard what the peer still sends. Closing with
   // unread data would send a reset, which can destroy our BYE before the peer reads it.
-  auto& socket = stream_.next_layer();
+  auto& socket = stream_.socket();
   std::error_code ignored;
   socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   std::array<char, 4096> discard;

@@ -3,7 +3,6 @@
 // it only through the methods below, on the I/O thread.
 #pragma once
 
-#include <asio/ssl.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -12,6 +11,7 @@
 #include "net/asio_util.hpp"
 #include "session/protocol.hpp"
 #include "tls/peer_id.hpp"
+#include "tls/stream.hpp"
 
 namespace peerchat::session {
 
@@ -46,11 +46,9 @@ class ConnectionObserver {
 
 class Connection final : public std::enable_shared_from_this<Connection>, private ProtocolListener {
  public:
-  using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
-
-  Connection(std::uint64_t serial, asio::ip::tcp::socket socket, asio::ssl::context& tls,
-             Direction direction, std::string remote_address, ProtocolConfig config,
-             const Clock& clock, Random& random, ConnectionObserver& observer);
+  Connection(std::uint64_t serial, asio::ip::tcp::socket socket, SSL_CTX* tls, Direction direction,
+             std::string remote_address, ProtocolConfig config, const Clock& clock, Random& random,
+             ConnectionObserver& observer);
   ~Connection() override;
 
   // Runs the TLS handshake, then the protocol, until the connection ends.
@@ -89,7 +87,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   void on_credit() override;
   void on_close(const CloseReason& reason) override;
 
-  TlsStream stream_;
+  tls::Stream stream_;
   Direction direction_;
   std::string remote_address_;
   ProtocolConfig config_;
