@@ -56,6 +56,8 @@ Child spawn_peerchat(const std::string& binary, const std::filesystem::path& dat
 
 // Message throughput A->B (in-memory and durable stores), latency, handshake rate.
 std::vector<Figure> run_messages(const Options& options, const Baselines& baselines);
+// One session on two threads: chat throughput and latency, bulk stream, chat under load.
+std::vector<Figure> run_session(const Options& options, const Baselines& baselines);
 // Opening the last 100 messages of a conversation in a large store.
 std::vector<Figure> run_history(const Options& options, const Baselines& baselines);
 // Many idle authenticated peers on one node: RSS per connection.

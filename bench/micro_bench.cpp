@@ -78,7 +78,9 @@ void ProtocolHotPath(benchmark::State& state) {
   FakeRandom random;
   Acker sender_events;
   Acker receiver_events;
-  session::ProtocolConfig config{"bench", 0, 4096};
+  session::ProtocolConfig config;
+  config.name = "bench";
+  config.receive_window = 4096;
   session::Protocol sender(config, clock, random, sender_events);
   session::Protocol receiver(config, clock, random, receiver_events);
   receiver_events.protocol = &receiver;

@@ -77,9 +77,9 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
       options.runs = std::max(1, std::atoi(argv[++i]));
     } else {
-      std::cerr
-          << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
-             "                      [--idle-peers N] [--only messages|history|startup|idle]\n";
+      std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
+                   "                      [--idle-peers N] [--only "
+                   "session|messages|history|startup|idle]\n";
       return 2;
     }
   }
@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
   const Baselines baselines = measure_baselines(options);
   std::vector<Figure> figures = baseline_figures(baselines);
   const std::pair<const char*, std::vector<Figure> (*)(const Options&, const Baselines&)> parts[] =
-      {{"messages", run_messages},
+      {{"session", run_session},
+       {"messages", run_messages},
        {"history", run_history},
        {"startup", run_startup},
        {"idle", run_idle}};

@@ -13,8 +13,8 @@
 namespace peerchat::session {
 namespace {
 
-// One TLS record carries at most 16 KiB of plaintext, and one read returns at most one record.
-constexpr std::size_t kMaxReadChunk = 16 * 1024;
+// A read takes every TLS record already buffered (each up to 16 KiB of plaintext), up to this.
+constexpr std::size_t kMaxReadChunk = 64 * 1024;
 // Idle connections read into small buffers; the size doubles while reads come back full.
 constexpr std::size_t kMinReadChunk = 2 * 1024;
 constexpr std::size_t kMaxBatchBytes = 1 << 20;
@@ -97,6 +97,42 @@ void Connection::acknowledge(std::uint64_t seq, std::uint32_t messages) {
 void Connection::close(wire::ByeReason reason, std::string message) {
   protocol_.close(reason, std::move(message));
   wake_writer();
+}
+
+Result<std::uint32_t> Connection::open_stream(std::string label, std::uint64_t size) {
+  auto id = protocol_.open_stream(std::move(label), size);
+  wake_writer();
+  return id;
+}
+
+std::size_t Connection::write_stream(std::uint32_t stream, std::span<const std::uint8_t> data) {
+  const std::size_t accepted = protocol_.write_stream(stream, data);
+  if (accepted > 0) wake_writer();
+  return accepted;
+}
+
+void Connection::end_stream(std::uint32_t stream) {
+  protocol_.end_stream(stream);
+  wake_writer();
+}
+
+void Connection::cancel_stream(std::uint32_t stream, std::string message) {
+  protocol_.cancel_stream(stream, std::move(message));
+  wake_writer();
+}
+
+void Connection::stop_stream(std::uint32_t stream, std::string message) {
+  protocol_.stop_stream(stream, std::move(message));
+  wake_writer();
+}
+
+void Connection::consume_stream(std::size_t bytes) {
+  protocol_.consume_stream(bytes);
+  // Inside a read batch the regrant goes out with the batch's flush.
+  if (!in_read_batch_) {
+    protocol_.flush();
+    wake_writer();
+  }
 }
 
 void Connection::abort(CloseReason reason) {
@@ -294,6 +330,30 @@ void Connection::on_close(const CloseReason& reason) {
   graceful_close_ = reason.by_peer || (reason.code != "protocol_error" && reason.code != "timeout");
   report_closed(reason);
   wake_writer();
+}
+
+}  // namespace peerchat::session
+
+namespace peerchat::session {
+
+void Connection::on_stream_open(const wire::StreamOpen& open) {
+  observer_.on_stream_open(*this, open);
+}
+
+void Connection::on_stream_data(std::uint32_t stream, std::span<const std::uint8_t> data) {
+  observer_.on_stream_data(*this, stream, data);
+}
+
+void Connection::on_stream_end(const wire::StreamEnd& end) {
+  observer_.on_stream_end(*this, end);
+}
+
+void Connection::on_stream_stopped(const wire::StreamStop& stop) {
+  observer_.on_stream_stopped(*this, stop);
+}
+
+void Connection::on_stream_writable() {
+  observer_.on_stream_writable(*this);
 }
 
 }  // namespace peerchat::session

@@ -42,6 +42,14 @@ class ConnectionObserver {
   virtual void on_credit(Connection& connection) = 0;
   // Exactly once per connection, whether or not it ever opened.
   virtual void on_closed(Connection& connection, const CloseReason& reason) = 0;
+
+  // Bulk streams: only connections whose ProtocolConfig offers them (see ProtocolListener).
+  virtual void on_stream_open(Connection& /*connection*/, const wire::StreamOpen& /*open*/) {}
+  virtual void on_stream_data(Connection& /*connection*/, std::uint32_t /*stream*/,
+                              std::span<const std::uint8_t> /*data*/) {}
+  virtual void on_stream_end(Connection& /*connection*/, const wire::StreamEnd& /*end*/) {}
+  virtual void on_stream_stopped(Connection& /*connection*/, const wire::StreamStop& /*stop*/) {}
+  virtual void on_stream_writable(Connection& /*connection*/) {}
 };
 
 class Connection final : public std::enable_shared_from_this<Connection>, private ProtocolListener {
@@ -58,9 +66,21 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   void send_chat(const wire::Chat& chat);
   void acknowledge(std::uint64_t seq, std::uint32_t messages);
   void close(wire::ByeReason reason, std::string message);
+
+  // Bulk streams; see Protocol. Writes wake the writer.
+  bool streams_enabled() const { return protocol_.streams_enabled(); }
+  Result<std::uint32_t> open_stream(std::string label, std::uint64_t size);
+  std::size_t write_stream(std::uint32_t stream, std::span<const std::uint8_t> data);
+  std::size_t stream_room(std::uint32_t stream) const { return protocol_.stream_room(stream); }
+  void end_stream(std::uint32_t stream);
+  void cancel_stream(std::uint32_t stream, std::string message);
+  void stop_stream(std::uint32_t stream, std::string message);
+  void consume_stream(std::size_t bytes);
+
   // Ends the connection at once, without BYE (e.g. before TLS is done).
   void abort(CloseReason reason);
 
+  asio::any_io_executor executor() { return stream_.get_executor(); }
   std::uint64_t serial() const { return serial_; }
   Direction direction() const { return direction_; }
   const std::string& remote_address() const { return remote_address_; }
@@ -86,6 +106,11 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   void on_ack(std::uint64_t seq) override;
   void on_credit() override;
   void on_close(const CloseReason& reason) override;
+  void on_stream_open(const wire::StreamOpen& open) override;
+  void on_stream_data(std::uint32_t stream, std::span<const std::uint8_t> data) override;
+  void on_stream_end(const wire::StreamEnd& end) override;
+  void on_stream_stopped(const wire::StreamStop& stop) override;
+  void on_stream_writable() override;
 
   tls::Stream stream_;
   Direction direction_;

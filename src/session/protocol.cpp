@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "wire/errors.hpp"
+#include "wire/streams.hpp"
+#include "wire/utf8.hpp"
 
 namespace peerchat::session {
 
@@ -29,12 +31,16 @@ Protocol::Protocol(ProtocolConfig config, const Clock& clock, Random& random,
       clock_(clock),
       random_(random),
       listener_(listener),
-      receive_window_(config_.receive_window) {}
+      receive_window_(config_.receive_window),
+      outgoing_(config_.streams),
+      incoming_(config_.streams) {}
 
 void Protocol::start() {
   started_ = last_received_ = clock_.now();
   random_.fill({reinterpret_cast<std::uint8_t*>(&ping_nonce_), sizeof ping_nonce_});
-  wire::encode(output_, wire::Hello{wire::kProtocolVersion, config_.listen_port, 0, config_.name});
+  const std::uint32_t capabilities = config_.offer_streams ? wire::kCapabilityStreams : 0;
+  wire::encode(output_, wire::Hello{wire::kProtocolVersion, config_.listen_port, capabilities,
+                                    config_.name});
   note_output();
 }
 
@@ -91,6 +97,9 @@ void Protocol::on_hello_frame(std::span<const std::uint8_t> payload) {
   peer_hello_ = std::move(hello.value());
   state_ = State::open;
   wire::encode(output_, wire::Credit{receive_window_.initial_grant()});
+  streams_enabled_ =
+      config_.offer_streams && (peer_hello_.capabilities & wire::kCapabilityStreams) != 0;
+  if (streams_enabled_) wire::encode(output_, wire::StreamCredit{incoming_.initial_grant()});
   note_output();
   listener_.on_hello(peer_hello_);
 }
@@ -140,11 +149,109 @@ void Protocol::on_open_frame(const wire::FrameView& frame) {
     }
     case static_cast<std::uint8_t>(FrameType::hello):
       return fail(ByeReason::protocol_error, "a second HELLO on an open session");
+    case static_cast<std::uint8_t>(FrameType::stream_open):
+    case static_cast<std::uint8_t>(FrameType::stream_data):
+    case static_cast<std::uint8_t>(FrameType::stream_end):
+    case static_cast<std::uint8_t>(FrameType::stream_stop):
+    case static_cast<std::uint8_t>(FrameType::stream_credit):
+      if (!streams_enabled_) {
+        return fail(ByeReason::protocol_error,
+                    fmt::format("{} frame, but streams were not agreed in HELLO",
+                                wire::to_string(static_cast<FrameType>(frame.type))));
+      }
+      return on_stream_frame(frame);
     default:
       if (frame.type >= wire::kFirstOptionalType) return;  // optional: skip what we don't know
       return fail(ByeReason::protocol_error,
                   fmt::format("unknown frame type 0x{:02x}", frame.type));
   }
+}
+
+void Protocol::on_stream_frame(const wire::FrameView& frame) {
+  switch (frame.type) {
+    case static_cast<std::uint8_t>(FrameType::stream_data): {
+      std::span<const std::uint8_t> data;
+      auto header = wire::decode_stream_data(frame.payload, data);
+      if (!header) return fail(ByeReason::protocol_error, header.error().message);
+      auto deliver = incoming_.on_data(header->stream, data.size());
+      if (!deliver) return fail(ByeReason::protocol_error, deliver.error().message);
+      if (*deliver) listener_.on_stream_data(header->stream, data);
+      return;
+    }
+    case static_cast<std::uint8_t>(FrameType::stream_open): {
+      auto open = wire::decode_stream_open(frame.payload);
+      if (!open) return fail(ByeReason::protocol_error, open.error().message);
+      if (auto ok = incoming_.on_open(*open); !ok) {
+        return fail(ByeReason::protocol_error, ok.error().message);
+      }
+      listener_.on_stream_open(*open);
+      return;
+    }
+    case static_cast<std::uint8_t>(FrameType::stream_end): {
+      auto end = wire::decode_stream_end(frame.payload);
+      if (!end) return fail(ByeReason::protocol_error, end.error().message);
+      if (auto ok = incoming_.on_end(end->stream); !ok) {
+        return fail(ByeReason::protocol_error, ok.error().message);
+      }
+      listener_.on_stream_end(*end);
+      return;
+    }
+    case static_cast<std::uint8_t>(FrameType::stream_stop): {
+      auto stop = wire::decode_stream_stop(frame.payload);
+      if (!stop) return fail(ByeReason::protocol_error, stop.error().message);
+      // A STOP may cross our STREAM_END on the wire: an ID we already closed is not an error.
+      if (!outgoing_.is_open(stop->stream)) return;
+      outgoing_.cancel(output_, stop->stream, "stopped by the receiver");
+      note_output();
+      listener_.on_stream_stopped(*stop);
+      return;
+    }
+    case static_cast<std::uint8_t>(FrameType::stream_credit): {
+      auto credit = wire::decode_stream_credit(frame.payload);
+      if (!credit) return fail(ByeReason::protocol_error, credit.error().message);
+      outgoing_.grant(credit->grant);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+Result<std::uint32_t> Protocol::open_stream(std::string label, std::uint64_t size) {
+  if (!streams_enabled()) {
+    return make_error(wire::Errc::bad_field, "this session does not carry streams");
+  }
+  if (auto ok = wire::check_text(label); !ok) return ok.error();
+  auto id = outgoing_.open(output_, std::move(label), size);
+  if (id) note_output();
+  return id;
+}
+
+std::size_t Protocol::write_stream(std::uint32_t stream, std::span<const std::uint8_t> data) {
+  if (state_ != State::open) return 0;
+  return outgoing_.write(stream, data);
+}
+
+namespace {
+
+// A reason text from the application that the peer would reject is not sent.
+std::string sendable_reason(std::string message) {
+  if (!wire::is_valid_utf8(message)) message.clear();
+  return message;
+}
+
+}  // namespace
+
+void Protocol::cancel_stream(std::uint32_t stream, std::string message) {
+  if (state_ != State::open || !outgoing_.is_open(stream)) return;
+  outgoing_.cancel(output_, stream, sendable_reason(std::move(message)));
+  note_output();
+}
+
+void Protocol::stop_stream(std::uint32_t stream, std::string message) {
+  if (state_ != State::open || !incoming_.stop(stream)) return;
+  wire::encode(output_, wire::StreamStop{stream, sendable_reason(std::move(message))});
+  note_output();
 }
 
 void Protocol::send_chat(const wire::Chat& chat) {
@@ -169,12 +276,17 @@ void Protocol::flush() {
     wire::encode(output_, wire::Credit{grant});
     note_output();
   }
+  if (const std::uint32_t grant = streams_enabled_ ? incoming_.take_regrant() : 0; grant > 0) {
+    wire::encode(output_, wire::StreamCredit{grant});
+    note_output();
+  }
 }
 
 void Protocol::close(ByeReason reason, std::string message) {
   if (state_ == State::closed) return;
   // BYE jumps the queue: unsent frames are dropped; unacknowledged chat is resent later.
   output_.clear();
+  outgoing_.clear();
   wire::encode(output_, wire::Bye{reason, message});
   note_output();
   std::string code(wire::to_string(reason));
@@ -189,6 +301,7 @@ void Protocol::fail(ByeReason reason, std::string message) {
 void Protocol::on_transport_closed(std::string message) {
   if (state_ == State::closed) return;
   output_.clear();
+  outgoing_.clear();
   finish(CloseReason{"connection_lost", std::move(message), true});
 }
 
@@ -228,6 +341,11 @@ Clock::TimePoint Protocol::on_timer() {
 void Protocol::take_output(wire::Bytes& into) {
   into.clear();
   std::swap(into, output_);
+  if (state_ != State::open) return;
+  const std::size_t before = into.size();
+  const bool freed = outgoing_.take(into);
+  if (into.size() > before) note_output();
+  if (freed) listener_.on_stream_writable();
 }
 
 }  // namespace peerchat::session

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "session/credit.hpp"
+#include "session/streams.hpp"
 #include "util/clock.hpp"
 #include "util/random.hpp"
 #include "wire/frame.hpp"
@@ -24,6 +25,11 @@ struct ProtocolConfig {
   Clock::Duration handshake_timeout = std::chrono::seconds(10);
   Clock::Duration keepalive_interval = std::chrono::seconds(30);
   Clock::Duration dead_after = std::chrono::seconds(90);
+  // Offer bulk streams in HELLO. Only for applications that consume stream data; a node
+  // without a use for streams does not offer them, and a peer that sends them anyway is
+  // breaking the protocol.
+  bool offer_streams = false;
+  StreamLimits streams;
 };
 
 enum class State { awaiting_hello, open, closed };
@@ -49,6 +55,16 @@ class ProtocolListener {
   virtual void on_credit() = 0;
   // Called exactly once. Pending output (a BYE) should still be written before closing.
   virtual void on_close(const CloseReason& reason) = 0;
+
+  // Bulk streams, only when both sides offered them. Data is valid during the call only; call
+  // Protocol::consume_stream once it is dealt with, or the peer runs out of credit.
+  virtual void on_stream_open(const wire::StreamOpen& /*open*/) {}
+  virtual void on_stream_data(std::uint32_t /*stream*/, std::span<const std::uint8_t> /*data*/) {}
+  virtual void on_stream_end(const wire::StreamEnd& /*end*/) {}
+  // The peer asked us to stop sending one of our streams; it is closed (cancelled) already.
+  virtual void on_stream_stopped(const wire::StreamStop& /*stop*/) {}
+  // Room was freed in an outgoing stream's buffer.
+  virtual void on_stream_writable() {}
 };
 
 class Protocol {
@@ -73,6 +89,19 @@ class Protocol {
   void acknowledge(std::uint64_t seq, std::uint32_t messages);
   void flush();
 
+  // Bulk streams (see session/streams.hpp). Usable once open, if both sides offered them.
+  bool streams_enabled() const { return state_ == State::open && streams_enabled_; }
+  Result<std::uint32_t> open_stream(std::string label, std::uint64_t size);
+  // Bytes accepted; fewer than offered when the stream's buffer is full (wait for
+  // on_stream_writable).
+  std::size_t write_stream(std::uint32_t stream, std::span<const std::uint8_t> data);
+  std::size_t stream_room(std::uint32_t stream) const { return outgoing_.room(stream); }
+  void end_stream(std::uint32_t stream) { outgoing_.end(stream); }
+  void cancel_stream(std::uint32_t stream, std::string message);
+  // Asks the peer to stop sending one of its streams.
+  void stop_stream(std::uint32_t stream, std::string message);
+  void consume_stream(std::size_t bytes) { incoming_.consume(bytes); }
+
   // Sends BYE ahead of anything still queued and ends the session.
   void close(wire::ByeReason reason, std::string message);
   // The transport failed or the peer hung up without BYE.
@@ -81,8 +110,11 @@ class Protocol {
   // Keepalive and deadlines. Returns when it next needs to run.
   Clock::TimePoint on_timer();
 
-  bool has_output() const { return !output_.empty(); }
-  // Swaps queued output into `into` (whose old contents are discarded, capacity reused).
+  bool has_output() const {
+    return !output_.empty() || (state_ == State::open && outgoing_.ready());
+  }
+  // Swaps queued output into `into` (whose old contents are discarded, capacity reused), then
+  // adds at most one chunk of stream data: chat never waits behind more than that.
   void take_output(wire::Bytes& into);
 
   State state() const { return state_; }
@@ -92,6 +124,7 @@ class Protocol {
   void dispatch(const wire::FrameView& frame);
   void on_hello_frame(std::span<const std::uint8_t> payload);
   void on_open_frame(const wire::FrameView& frame);
+  void on_stream_frame(const wire::FrameView& frame);
   void fail(wire::ByeReason reason, std::string message);
   void finish(CloseReason reason);
   void note_output() { last_sent_ = clock_.now(); }
@@ -107,6 +140,9 @@ class Protocol {
   wire::Hello peer_hello_;
   SendWindow send_window_;
   ReceiveWindow receive_window_;
+  OutgoingStreams outgoing_;
+  IncomingStreams incoming_;
+  bool streams_enabled_ = false;
 
   std::uint64_t ack_due_ = 0;  // highest stored seq not yet acknowledged; 0 when none
   Clock::TimePoint started_{};

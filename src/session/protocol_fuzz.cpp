@@ -17,6 +17,9 @@ struct Listener final : session::ProtocolListener {
   void on_ack(std::uint64_t) override {}
   void on_credit() override {}
   void on_close(const session::CloseReason&) override {}
+  void on_stream_data(std::uint32_t, std::span<const std::uint8_t> data) override {
+    if (protocol != nullptr) protocol->consume_stream(data.size());
+  }
   session::Protocol* protocol = nullptr;
 };
 
@@ -26,9 +29,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FakeClock clock;
   FakeRandom random;
   Listener listener;
-  session::Protocol protocol(session::ProtocolConfig{"fuzz", 1, 8}, clock, random, listener);
+  session::ProtocolConfig config;
+  config.name = "fuzz";
+  config.listen_port = 1;
+  config.receive_window = 8;
+  config.offer_streams = true;  // a HELLO in the input may agree to them
+  config.streams.receive_window = 4096;
+  config.streams.max_chunk = 100;
+  session::Protocol protocol(config, clock, random, listener);
   listener.protocol = &protocol;
   protocol.start();
+  std::uint32_t stream = 0;
   // Deliver in reads of varying size (taken from the input itself), with time passing between.
   std::size_t offset = 0;
   while (offset < size && protocol.state() != session::State::closed) {
@@ -41,6 +52,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     offset += take;
     clock.advance(std::chrono::seconds(data[offset - 1] % 8));
     protocol.on_timer();
+    if (protocol.streams_enabled() && stream == 0) {
+      if (auto opened = protocol.open_stream("fuzz", 1000)) stream = *opened;
+    }
+    if (stream != 0) {
+      protocol.write_stream(stream, {data, offset});
+      if (data[offset - 1] % 5 == 0) protocol.end_stream(stream);
+    }
     if (protocol.can_send_chat()) {
       wire::Chat chat;
       chat.seq = offset;

@@ -30,9 +30,20 @@ struct Recorder final : ProtocolListener {
 };
 
 struct Side {
-  Side(std::string name, const Clock& clock, Random& random, std::uint32_t window = 8)
-      : protocol(ProtocolConfig{std::move(name), 7001, window, 10s, 30s, 90s}, clock, random,
-                 recorder) {
+  static ProtocolConfig config(std::string name, std::uint32_t window, bool streams) {
+    ProtocolConfig config;
+    config.name = std::move(name);
+    config.listen_port = 7001;
+    config.receive_window = window;
+    config.offer_streams = streams;
+    config.streams.receive_window = 64 * 1024;  // small, so tests reach its edges
+    config.streams.max_chunk = 4096;
+    config.streams.send_buffer = 16 * 1024;
+    return config;
+  }
+  Side(std::string name, const Clock& clock, Random& random, std::uint32_t window = 8,
+       bool streams = false)
+      : protocol(config(std::move(name), window, streams), clock, random, recorder) {
     recorder.protocol = &protocol;
   }
   Recorder recorder;

@@ -184,7 +184,16 @@ asio::awaitable<std::tuple<std::error_code, std::size_t>> Stream::read_some(
     std::size_t got = 0;
     std::error_code error;
     const Step step = classify(SSL_read_ex(ssl_, into.data(), into.size(), &got), error, true);
-    if (step == Step::done) co_return std::tuple{std::error_code{}, got};
+    if (step == Step::done) {
+      // SSL_read returns one record at a time; take the rest of what is already buffered too,
+      // so that bulk data costs one pass of the session's reader per socket read, not per
+      // record. A failure here is left for the next call, which will meet it again.
+      for (std::size_t more = 0; got < into.size() && SSL_has_pending(ssl_) == 1; got += more) {
+        ERR_clear_error();
+        if (SSL_read_ex(ssl_, into.data() + got, into.size() - got, &more) != 1) break;
+      }
+      co_return std::tuple{std::error_code{}, got};
+    }
     if (step == Step::failed) co_return std::tuple{error, std::size_t{0}};
     if (auto waited = co_await wait(step)) co_return std::tuple{waited, std::size_t{0}};
   }

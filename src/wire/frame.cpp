@@ -8,7 +8,7 @@ namespace peerchat::wire {
 
 bool is_known_type(std::uint8_t type) {
   return type >= static_cast<std::uint8_t>(FrameType::hello) &&
-         type <= static_cast<std::uint8_t>(FrameType::pong);
+         type <= static_cast<std::uint8_t>(FrameType::stream_credit);
 }
 
 std::string_view to_string(FrameType type) {
@@ -27,6 +27,16 @@ std::string_view to_string(FrameType type) {
       return "PING";
     case FrameType::pong:
       return "PONG";
+    case FrameType::stream_open:
+      return "STREAM_OPEN";
+    case FrameType::stream_data:
+      return "STREAM_DATA";
+    case FrameType::stream_end:
+      return "STREAM_END";
+    case FrameType::stream_stop:
+      return "STREAM_STOP";
+    case FrameType::stream_credit:
+      return "STREAM_CREDIT";
   }
   return "UNKNOWN";
 }

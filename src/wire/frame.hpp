@@ -26,6 +26,12 @@ enum class FrameType : std::uint8_t {
   bye = 0x05,
   ping = 0x06,
   pong = 0x07,
+  // Bulk streams (wire/streams.hpp); only between peers that both offered them in HELLO.
+  stream_open = 0x08,
+  stream_data = 0x09,
+  stream_end = 0x0A,
+  stream_stop = 0x0B,
+  stream_credit = 0x0C,
 };
 
 // Types at or above this are optional: a peer that does not know one skips it.

@@ -118,7 +118,7 @@ void encode(Bytes& out, const Ack& ack) {
 }
 
 void encode(Bytes& out, const Bye& bye) {
-  const std::string_view message = std::string_view(bye.message).substr(0, kMaxByeMessageBytes);
+  const std::string_view message = utf8_prefix(bye.message, kMaxByeMessageBytes);
   append_header(out, FrameType::bye, 1 + 2 + message.size());
   put_u8(out, static_cast<std::uint8_t>(bye.reason));
   put_u16(out, static_cast<std::uint16_t>(message.size()));
