@@ -85,7 +85,7 @@ class End final : public session::ConnectionObserver {
   std::function<void()> writable;
   std::function<void()> stream_ended;
   std::atomic<std::size_t> stream_bytes{0};  // read by the sender thread
-  std::atomic<bool> stopping{false};  // set by the main thread before the ends are cut
+  std::atomic<bool> stopping{false};         // set by the main thread before the ends are cut
 
  private:
   tls::Role role_;
