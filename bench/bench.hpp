@@ -20,6 +20,8 @@ struct Options {
   int runs = 5;
   std::string peerchat_binary;  // for start-up and idle figures; skipped when empty
   int idle_peers = 10'000;
+  bool baselines = true;
+  std::string session_part;  // empty: all of run_session's figures
 };
 
 // The machine's limits, measured in the same run (baseline_bench.cpp).

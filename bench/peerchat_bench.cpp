@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
       options.peerchat_binary = argv[++i];
     } else if (std::strcmp(argv[i], "--idle-peers") == 0 && i + 1 < argc) {
       options.idle_peers = std::max(1, std::atoi(argv[++i]));
+    } else if (std::strcmp(argv[i], "--no-baselines") == 0) {
+      options.baselines = false;  // for profiling one part; ratios are then meaningless
+    } else if (std::strcmp(argv[i], "--session-part") == 0 && i + 1 < argc) {
+      options.session_part = argv[++i];
     } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       only = argv[++i];
     } else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
@@ -84,8 +88,9 @@ int main(int argc, char** argv) {
     }
   }
   spdlog::set_level(spdlog::level::warn);
-  const Baselines baselines = measure_baselines(options);
-  std::vector<Figure> figures = baseline_figures(baselines);
+  const Baselines baselines = options.baselines ? measure_baselines(options) : Baselines{};
+  std::vector<Figure> figures =
+      options.baselines ? baseline_figures(baselines) : std::vector<Figure>{};
   const std::pair<const char*, std::vector<Figure> (*)(const Options&, const Baselines&)> parts[] =
       {{"session", run_session},
        {"messages", run_messages},

@@ -280,16 +280,23 @@ std::vector<Figure> run_session(const Options& options, const Baselines& baselin
   std::vector<double> p99;
   std::vector<double> loaded_p50;
   std::vector<double> loaded_p99;
+  auto wanted = [&](std::string_view part) {
+    return options.session_part.empty() || options.session_part == part;
+  };
   for (int run = 0; run < options.runs; ++run) {
-    rates.push_back(chat_throughput(messages));
-    bulk_rates.push_back(bulk_throughput(bulk));
-    auto samples = chat_latency(rounds, std::chrono::microseconds(0), 0);
-    p50.push_back(percentile(samples, 0.5));
-    p99.push_back(percentile(samples, 0.99));
-    // One chat every millisecond while a bulk stream of the same size as above runs.
-    auto loaded = chat_latency(1'000'000, std::chrono::microseconds(1000), bulk);
-    loaded_p50.push_back(percentile(loaded, 0.5));
-    loaded_p99.push_back(percentile(loaded, 0.99));
+    if (wanted("chat")) rates.push_back(chat_throughput(messages));
+    if (wanted("bulk")) bulk_rates.push_back(bulk_throughput(bulk));
+    if (wanted("latency")) {
+      auto samples = chat_latency(rounds, std::chrono::microseconds(0), 0);
+      p50.push_back(percentile(samples, 0.5));
+      p99.push_back(percentile(samples, 0.99));
+    }
+    if (wanted("loaded")) {
+      // One chat every millisecond while a bulk stream of the same size as above runs.
+      auto loaded = chat_latency(1'000'000, std::chrono::microseconds(1000), bulk);
+      loaded_p50.push_back(percentile(loaded, 0.5));
+      loaded_p99.push_back(percentile(loaded, 0.99));
+    }
   }
   const double rate = median(rates);
   const double bulk_rate = median(bulk_rates);

@@ -36,12 +36,11 @@ Protocol::Protocol(ProtocolConfig config, const Clock& clock, Random& random,
       incoming_(config_.streams) {}
 
 void Protocol::start() {
-  started_ = last_received_ = clock_.now();
+  started_ = last_received_ = last_sent_ = clock_.now();
   random_.fill({reinterpret_cast<std::uint8_t*>(&ping_nonce_), sizeof ping_nonce_});
   const std::uint32_t capabilities = config_.offer_streams ? wire::kCapabilityStreams : 0;
   wire::encode(output_, wire::Hello{wire::kProtocolVersion, config_.listen_port, capabilities,
                                     config_.name});
-  note_output();
 }
 
 void Protocol::commit_read(std::size_t size) {
@@ -100,19 +99,19 @@ void Protocol::on_hello_frame(std::span<const std::uint8_t> payload) {
   streams_enabled_ =
       config_.offer_streams && (peer_hello_.capabilities & wire::kCapabilityStreams) != 0;
   if (streams_enabled_) wire::encode(output_, wire::StreamCredit{incoming_.initial_grant()});
-  note_output();
   listener_.on_hello(peer_hello_);
 }
 
 void Protocol::on_open_frame(const wire::FrameView& frame) {
   switch (frame.type) {
     case static_cast<std::uint8_t>(FrameType::chat): {
-      auto chat = wire::decode_chat(frame.payload);
-      if (!chat) return fail(ByeReason::protocol_error, chat.error().message);
+      auto decoded = wire::decode_chat_into(frame.payload, incoming_chat_);
+      if (!decoded) return fail(ByeReason::protocol_error, decoded.error().message);
       if (!receive_window_.on_message()) {
         return fail(ByeReason::protocol_error, "CHAT sent beyond the granted credit");
       }
-      listener_.on_chat(std::move(chat.value()));
+      // The listener may take the text; if it only reads it, the next CHAT reuses its memory.
+      listener_.on_chat(std::move(incoming_chat_));
       return;
     }
     case static_cast<std::uint8_t>(FrameType::ack): {
@@ -132,7 +131,6 @@ void Protocol::on_open_frame(const wire::FrameView& frame) {
       auto ping = wire::decode_ping(frame.payload);
       if (!ping) return fail(ByeReason::protocol_error, ping.error().message);
       wire::encode(output_, wire::Pong{ping->nonce});
-      note_output();
       return;
     }
     case static_cast<std::uint8_t>(FrameType::pong): {
@@ -202,7 +200,6 @@ void Protocol::on_stream_frame(const wire::FrameView& frame) {
       // A STOP may cross our STREAM_END on the wire: an ID we already closed is not an error.
       if (!outgoing_.is_open(stop->stream)) return;
       outgoing_.cancel(output_, stop->stream, "stopped by the receiver");
-      note_output();
       listener_.on_stream_stopped(*stop);
       return;
     }
@@ -223,7 +220,6 @@ Result<std::uint32_t> Protocol::open_stream(std::string label, std::uint64_t siz
   }
   if (auto ok = wire::check_text(label); !ok) return ok.error();
   auto id = outgoing_.open(output_, std::move(label), size);
-  if (id) note_output();
   return id;
 }
 
@@ -245,19 +241,16 @@ std::string sendable_reason(std::string message) {
 void Protocol::cancel_stream(std::uint32_t stream, std::string message) {
   if (state_ != State::open || !outgoing_.is_open(stream)) return;
   outgoing_.cancel(output_, stream, sendable_reason(std::move(message)));
-  note_output();
 }
 
 void Protocol::stop_stream(std::uint32_t stream, std::string message) {
   if (state_ != State::open || !incoming_.stop(stream)) return;
   wire::encode(output_, wire::StreamStop{stream, sendable_reason(std::move(message))});
-  note_output();
 }
 
 void Protocol::send_chat(const wire::Chat& chat) {
   send_window_.consume();
   wire::encode(output_, chat);
-  note_output();
 }
 
 void Protocol::acknowledge(std::uint64_t seq, std::uint32_t messages) {
@@ -270,15 +263,12 @@ void Protocol::flush() {
   if (ack_due_ != 0) {
     wire::encode(output_, wire::Ack{ack_due_});
     ack_due_ = 0;
-    note_output();
   }
   if (const std::uint32_t grant = receive_window_.take_regrant(); grant > 0) {
     wire::encode(output_, wire::Credit{grant});
-    note_output();
   }
   if (const std::uint32_t grant = streams_enabled_ ? incoming_.take_regrant() : 0; grant > 0) {
     wire::encode(output_, wire::StreamCredit{grant});
-    note_output();
   }
 }
 
@@ -288,7 +278,6 @@ void Protocol::close(ByeReason reason, std::string message) {
   output_.clear();
   outgoing_.clear();
   wire::encode(output_, wire::Bye{reason, message});
-  note_output();
   std::string code(wire::to_string(reason));
   if (reason == ByeReason::quit) code = "local_quit";
   finish(CloseReason{std::move(code), std::move(message), false});
@@ -329,7 +318,7 @@ Clock::TimePoint Protocol::on_timer() {
       }
       if (now - last_sent_ >= config_.keepalive_interval) {
         wire::encode(output_, wire::Ping{++ping_nonce_});
-        note_output();
+        last_sent_ = now;  // one PING per interval, even while the writer is stalled
       }
       return std::min(last_sent_ + config_.keepalive_interval, last_received_ + config_.dead_after);
     case State::closed:
@@ -341,10 +330,13 @@ Clock::TimePoint Protocol::on_timer() {
 void Protocol::take_output(wire::Bytes& into) {
   into.clear();
   std::swap(into, output_);
-  if (state_ != State::open) return;
-  const std::size_t before = into.size();
+  // Keepalive counts from what the writer takes: one clock read per write, not per frame.
+  if (state_ != State::open) {
+    if (!into.empty()) last_sent_ = clock_.now();
+    return;
+  }
   const bool freed = outgoing_.take(into);
-  if (into.size() > before) note_output();
+  if (!into.empty()) last_sent_ = clock_.now();
   if (freed) listener_.on_stream_writable();
 }
 

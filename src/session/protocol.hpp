@@ -127,7 +127,6 @@ class Protocol {
   void on_stream_frame(const wire::FrameView& frame);
   void fail(wire::ByeReason reason, std::string message);
   void finish(CloseReason reason);
-  void note_output() { last_sent_ = clock_.now(); }
 
   ProtocolConfig config_;
   const Clock& clock_;
@@ -138,6 +137,7 @@ class Protocol {
   wire::FrameDecoder decoder_;
   wire::Bytes output_;
   wire::Hello peer_hello_;
+  wire::Chat incoming_chat_;  // decode target, reused
   SendWindow send_window_;
   ReceiveWindow receive_window_;
   OutgoingStreams outgoing_;

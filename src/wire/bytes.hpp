@@ -34,9 +34,39 @@ inline void put_text(Bytes& out, std::string_view text) {
   out.insert(out.end(), data, data + text.size());
 }
 
+// Grows `out` by `size` bytes and returns where they start, for encoders that write a whole
+// frame at once instead of a push_back per byte.
+inline std::uint8_t* grow(Bytes& out, std::size_t size) {
+  const std::size_t at = out.size();
+  out.resize(at + size);
+  return out.data() + at;
+}
+inline std::uint8_t* store_u8(std::uint8_t* p, std::uint8_t v) {
+  *p = v;
+  return p + 1;
+}
+inline std::uint8_t* store_u32(std::uint8_t* p, std::uint32_t v) {
+  for (int shift = 24, i = 0; shift >= 0; shift -= 8, ++i)
+    p[i] = static_cast<std::uint8_t>(v >> shift);
+  return p + 4;
+}
+inline std::uint8_t* store_u64(std::uint8_t* p, std::uint64_t v) {
+  for (int shift = 56, i = 0; shift >= 0; shift -= 8, ++i)
+    p[i] = static_cast<std::uint8_t>(v >> shift);
+  return p + 8;
+}
+inline std::uint8_t* store_bytes(std::uint8_t* p, const void* data, std::size_t size) {
+  if (size > 0) std::memcpy(p, data, size);
+  return p + size;
+}
+
 inline std::uint32_t load_u32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
          std::uint32_t{p[3]};
+}
+
+inline std::uint64_t load_u64(const std::uint8_t* p) {
+  return (std::uint64_t{load_u32(p)} << 32) | load_u32(p + 4);
 }
 
 // Reads fields front to back; any read past the end sets a sticky failure instead of throwing,

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "wire/errors.hpp"
 #include "wire/frame.hpp"
 #include "wire/utf8.hpp"
@@ -104,17 +106,23 @@ void encode(Bytes& out, const Credit& credit) {
   put_u32(out, credit.grant);
 }
 
+// CHAT and ACK are the per-message frames: written in one step each (the hot path).
 void encode(Bytes& out, const Chat& chat) {
-  append_header(out, FrameType::chat, kChatFixedBytes + chat.text.size());
-  put_bytes(out, chat.id);
-  put_u64(out, chat.seq);
-  put_u64(out, static_cast<std::uint64_t>(chat.timestamp_ms));
-  put_text(out, chat.text);
+  const std::size_t payload = kChatFixedBytes + chat.text.size();
+  std::uint8_t* p = grow(out, kHeaderSize + 1 + payload);
+  p = store_u32(p, static_cast<std::uint32_t>(payload + 1));
+  p = store_u8(p, static_cast<std::uint8_t>(FrameType::chat));
+  p = store_bytes(p, chat.id.data(), chat.id.size());
+  p = store_u64(p, chat.seq);
+  p = store_u64(p, static_cast<std::uint64_t>(chat.timestamp_ms));
+  store_bytes(p, chat.text.data(), chat.text.size());
 }
 
 void encode(Bytes& out, const Ack& ack) {
-  append_header(out, FrameType::ack, 8);
-  put_u64(out, ack.seq);
+  std::uint8_t* p = grow(out, kHeaderSize + 1 + 8);
+  p = store_u32(p, 9);
+  p = store_u8(p, static_cast<std::uint8_t>(FrameType::ack));
+  store_u64(p, ack.seq);
 }
 
 void encode(Bytes& out, const Bye& bye) {
@@ -159,21 +167,28 @@ Result<Credit> decode_credit(std::span<const std::uint8_t> payload) {
   return credit;
 }
 
-Result<Chat> decode_chat(std::span<const std::uint8_t> payload) {
+Result<void> decode_chat_into(std::span<const std::uint8_t> payload, Chat& chat) {
   if (payload.size() < kChatFixedBytes) {
     return field_error(Errc::truncated, "CHAT", "payload is too short");
   }
-  Reader reader(payload);
-  Chat chat;
-  reader.copy(chat.id);
-  chat.seq = reader.u64();
-  chat.timestamp_ms = static_cast<std::int64_t>(reader.u64());
-  chat.text = reader.rest();
+  const std::uint8_t* p = payload.data();
+  std::memcpy(chat.id.data(), p, chat.id.size());
+  chat.seq = load_u64(p + 16);
+  chat.timestamp_ms = static_cast<std::int64_t>(load_u64(p + 24));
+  // assign() keeps the string's capacity: a reused Chat decodes without allocating.
+  chat.text.assign(reinterpret_cast<const char*>(p + kChatFixedBytes),
+                   payload.size() - kChatFixedBytes);
   if (chat.seq == 0) return field_error(Errc::bad_field, "CHAT", "sequence number 0");
   if (auto text_ok = check_text(chat.text); !text_ok) {
     return field_error(static_cast<Errc>(text_ok.error().code.value()), "CHAT",
                        text_ok.error().message);
   }
+  return {};
+}
+
+Result<Chat> decode_chat(std::span<const std::uint8_t> payload) {
+  Chat chat;
+  if (auto decoded = decode_chat_into(payload, chat); !decoded) return decoded.error();
   return chat;
 }
 

@@ -82,6 +82,8 @@ void encode(Bytes& out, const Pong& pong);
 Result<Hello> decode_hello(std::span<const std::uint8_t> payload);
 Result<Credit> decode_credit(std::span<const std::uint8_t> payload);
 Result<Chat> decode_chat(std::span<const std::uint8_t> payload);
+// The same into an existing Chat, reusing its text's memory (the receive hot path).
+Result<void> decode_chat_into(std::span<const std::uint8_t> payload, Chat& chat);
 Result<Ack> decode_ack(std::span<const std::uint8_t> payload);
 Result<Bye> decode_bye(std::span<const std::uint8_t> payload);
 Result<Ping> decode_ping(std::span<const std::uint8_t> payload);

@@ -1,6 +1,7 @@
 #include "wire/utf8.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 namespace peerchat::wire {
 
@@ -9,6 +10,14 @@ bool is_valid_utf8(std::string_view text) {
   const std::size_t size = text.size();
   std::size_t i = 0;
   while (i < size) {
+    // Chat is mostly ASCII: skip eight bytes at a time while none has its top bit set.
+    while (size - i >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, bytes + i, 8);
+      if ((word & 0x8080808080808080ull) != 0) break;
+      i += 8;
+    }
+    if (i == size) break;
     const std::uint8_t lead = bytes[i];
     if (lead < 0x80) {
       ++i;
