@@ -230,14 +230,21 @@ asio::awaitable<void> Connection::run() {
 asio::awaitable<void> Connection::writer() {
   auto self = shared_from_this();
   wire::Bytes buffer;
+  wire::Bytes tail;  // a block of stream data, written as it is after `buffer`
   while (true) {
     if (!protocol_.has_output()) {
       if (protocol_.state() == State::closed || finished_) break;
       co_await writer_wake_.async_wait(net::use_nothrow);
       continue;
     }
-    protocol_.take_output(buffer);
-    if (auto error = co_await stream_.write_all(buffer)) {
+    protocol_.take_output(buffer, tail);
+    auto error = buffer.empty() ? std::error_code{} : co_await stream_.write_all(buffer);
+    if (!error && !tail.empty()) {
+      error = co_await stream_.write_all(tail);
+      protocol_.recycle(std::move(tail));
+      tail = {};
+    }
+    if (error) {
       transport_failed_ = true;
       protocol_.on_transport_closed(describe_read_error(error));
       close_socket();  // also ends a reader blocked on a dead connection

@@ -328,15 +328,20 @@ Clock::TimePoint Protocol::on_timer() {
 }
 
 void Protocol::take_output(wire::Bytes& into) {
+  wire::Bytes tail;
+  take_output(into, tail);
+  into.insert(into.end(), tail.begin(), tail.end());
+  recycle(std::move(tail));
+}
+
+void Protocol::take_output(wire::Bytes& into, wire::Bytes& tail) {
   into.clear();
+  tail.clear();
   std::swap(into, output_);
+  bool freed = false;
+  if (state_ == State::open) freed = outgoing_.take(into, tail);
   // Keepalive counts from what the writer takes: one clock read per write, not per frame.
-  if (state_ != State::open) {
-    if (!into.empty()) last_sent_ = clock_.now();
-    return;
-  }
-  const bool freed = outgoing_.take(into);
-  if (!into.empty()) last_sent_ = clock_.now();
+  if (!into.empty() || !tail.empty()) last_sent_ = clock_.now();
   if (freed) listener_.on_stream_writable();
 }
 

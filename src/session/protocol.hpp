@@ -116,6 +116,10 @@ class Protocol {
   // Swaps queued output into `into` (whose old contents are discarded, capacity reused), then
   // adds at most one chunk of stream data: chat never waits behind more than that.
   void take_output(wire::Bytes& into);
+  // The same, but a whole block of stream data may come as `tail` (empty or not), to be
+  // written after `into` without being copied; give it back with recycle() once written.
+  void take_output(wire::Bytes& into, wire::Bytes& tail);
+  void recycle(wire::Bytes&& tail) { outgoing_.recycle(std::move(tail)); }
 
   State state() const { return state_; }
   const wire::Hello& peer_hello() const { return peer_hello_; }

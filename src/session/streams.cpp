@@ -27,7 +27,7 @@ Result<std::uint32_t> OutgoingStreams::open(wire::Bytes& out, std::string label,
   }
   const std::uint32_t id = next_id_++;
   wire::encode(out, wire::StreamOpen{id, size, std::move(label)});
-  streams_.push_back(Stream{id, {}, 0, false});
+  streams_.push_back(Stream{id, {}, 0, 0, false});
   return id;
 }
 
@@ -48,21 +48,44 @@ const OutgoingStreams::Stream* OutgoingStreams::find(std::uint32_t stream) const
 std::size_t OutgoingStreams::room(std::uint32_t stream) const {
   const Stream* found = find(stream);
   if (found == nullptr || found->ending) return 0;
-  return limits_.send_buffer - std::min(limits_.send_buffer, found->queued());
+  return limits_.send_buffer - std::min(limits_.send_buffer, found->queued);
+}
+
+wire::Bytes OutgoingStreams::new_block() {
+  wire::Bytes block;
+  if (!spare_.empty()) {
+    block = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    block.reserve(kHeadroom + limits_.max_chunk);
+  }
+  block.resize(kHeadroom);
+  return block;
+}
+
+void OutgoingStreams::recycle(wire::Bytes&& block) {
+  // A few spare blocks cover a writer in flight; more would only hold memory.
+  if (spare_.size() < 4 && block.capacity() >= kHeadroom + limits_.max_chunk) {
+    block.clear();
+    spare_.push_back(std::move(block));
+  }
 }
 
 std::size_t OutgoingStreams::write(std::uint32_t stream, std::span<const std::uint8_t> data) {
   Stream* found = find(stream);
   const std::size_t accepted = std::min(room(stream), data.size());
   if (found == nullptr || accepted == 0) return 0;
-  if (found->begin > 0 && found->begin >= found->buffer.size() / 2) {
-    // Keep the buffer from creeping: move the unsent tail to the front.
-    found->buffer.erase(found->buffer.begin(),
-                        found->buffer.begin() + static_cast<std::ptrdiff_t>(found->begin));
-    found->begin = 0;
+  for (std::size_t done = 0; done < accepted;) {
+    if (found->blocks.empty() || found->blocks.back().size() >= kHeadroom + limits_.max_chunk) {
+      found->blocks.push_back(new_block());
+    }
+    wire::Bytes& block = found->blocks.back();
+    const std::size_t n = std::min(accepted - done, kHeadroom + limits_.max_chunk - block.size());
+    block.insert(block.end(), data.begin() + static_cast<std::ptrdiff_t>(done),
+                 data.begin() + static_cast<std::ptrdiff_t>(done + n));
+    done += n;
   }
-  found->buffer.insert(found->buffer.end(), data.begin(),
-                       data.begin() + static_cast<std::ptrdiff_t>(accepted));
+  found->queued += accepted;
   return accepted;
 }
 
@@ -81,37 +104,52 @@ void OutgoingStreams::cancel(wire::Bytes& out, std::uint32_t stream, std::string
 
 bool OutgoingStreams::ready() const {
   for (const auto& stream : streams_) {
-    if (stream.queued() == 0 ? stream.ending : credit_ > 0) return true;
+    if (stream.queued == 0 ? stream.ending : credit_ > 0) return true;
   }
   return false;
 }
 
-bool OutgoingStreams::take(wire::Bytes& out) {
+bool OutgoingStreams::take(wire::Bytes& out, wire::Bytes& tail) {
   bool freed = false;
-  if (credit_ > 0) {
-    for (std::size_t tried = 0; tried < streams_.size(); ++tried) {
-      Stream& stream = streams_[(next_ + tried) % streams_.size()];
-      if (stream.queued() == 0) continue;
-      const std::size_t size =
-          std::min({stream.queued(), limits_.max_chunk, static_cast<std::size_t>(credit_)});
+  for (std::size_t tried = 0; credit_ > 0 && tried < streams_.size(); ++tried) {
+    Stream& stream = streams_[(next_ + tried) % streams_.size()];
+    if (stream.queued == 0) continue;
+    wire::Bytes& block = stream.blocks.front();
+    const std::size_t unsent = block.size() - kHeadroom - stream.front_sent;
+    const std::size_t size =
+        std::min({unsent, limits_.max_chunk, static_cast<std::size_t>(credit_)});
+    if (stream.front_sent == 0 && size == unsent) {
+      // The whole block goes: its header fills the headroom, and the block itself is written.
+      std::uint8_t* p = block.data();
+      p = wire::store_u32(p, static_cast<std::uint32_t>(1 + wire::kStreamDataHeaderBytes + size));
+      p = wire::store_u8(p, static_cast<std::uint8_t>(wire::FrameType::stream_data));
+      wire::store_u32(p, stream.id);
+      tail = std::move(block);
+      stream.blocks.pop_front();
+    } else {
+      // Less credit than the block holds: copy what the credit allows.
       wire::encode_stream_data_header(out, stream.id, size);
-      const auto* from = stream.buffer.data() + stream.begin;
+      const auto* from = block.data() + kHeadroom + stream.front_sent;
       out.insert(out.end(), from, from + size);
-      stream.begin += size;
-      if (stream.begin == stream.buffer.size()) {
-        stream.buffer.clear();
-        stream.begin = 0;
+      stream.front_sent += size;
+      if (stream.front_sent == block.size() - kHeadroom) {
+        recycle(std::move(block));
+        stream.blocks.pop_front();
+        stream.front_sent = 0;
       }
-      credit_ -= size;
-      next_ = (next_ + tried + 1) % streams_.size();
-      freed = true;
-      break;
     }
+    stream.queued -= size;
+    credit_ -= size;
+    next_ = (next_ + tried + 1) % streams_.size();
+    freed = true;
+    break;
   }
-  // Streams whose last byte is out end now; their IDs are never used again.
+  // Streams whose last byte is out end now; their IDs are never used again. The END follows
+  // the data: after the tail when there is one.
+  wire::Bytes& ends = tail.empty() ? out : tail;
   for (auto it = streams_.begin(); it != streams_.end();) {
-    if (it->ending && it->queued() == 0) {
-      wire::encode(out, wire::StreamEnd{it->id, wire::StreamStatus::complete, {}});
+    if (it->ending && it->queued == 0) {
+      wire::encode(ends, wire::StreamEnd{it->id, wire::StreamStatus::complete, {}});
       it = streams_.erase(it);
       next_ = 0;
     } else {

@@ -9,12 +9,14 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "util/result.hpp"
 #include "wire/bytes.hpp"
+#include "wire/frame.hpp"
 #include "wire/streams.hpp"
 
 namespace peerchat::session {
@@ -44,25 +46,33 @@ class OutgoingStreams {
   void grant(std::uint32_t bytes) { credit_ += bytes; }
   // Something for take() to emit: data with credit to send it, or a due STREAM_END.
   bool ready() const;
-  // Appends at most one STREAM_DATA frame, then any due STREAM_ENDs. True when buffer room
-  // was freed (the application may write more).
-  bool take(wire::Bytes& out);
+  // Emits at most one STREAM_DATA frame, then any due STREAM_ENDs, into `out`; or, when a whole
+  // buffered block can go as one frame, hands that block over as `tail` (header included, to
+  // be written after `out`) without copying it. True when buffer room was freed.
+  bool take(wire::Bytes& out, wire::Bytes& tail);
+  // A block handed out by take(), once written, for reuse.
+  void recycle(wire::Bytes&& block);
   void clear() { streams_.clear(); }
 
  private:
+  // Data waits in blocks of up to max_chunk bytes, each with room in front for the frame
+  // header, so that a full block is sent as it is.
+  static constexpr std::size_t kHeadroom = wire::kHeaderSize + 1 + wire::kStreamDataHeaderBytes;
   struct Stream {
     std::uint32_t id = 0;
-    wire::Bytes buffer;
-    std::size_t begin = 0;  // first unsent byte in buffer
+    std::deque<wire::Bytes> blocks;
+    std::size_t front_sent = 0;  // data bytes of the front block already sent
+    std::size_t queued = 0;      // unsent data bytes in all blocks
     bool ending = false;
-    std::size_t queued() const { return buffer.size() - begin; }
   };
   Stream* find(std::uint32_t stream);
   const Stream* find(std::uint32_t stream) const;
+  wire::Bytes new_block();
 
   StreamLimits limits_;
   std::vector<Stream> streams_;
-  std::size_t next_ = 0;  // round-robin position
+  std::vector<wire::Bytes> spare_;  // written blocks kept for reuse
+  std::size_t next_ = 0;            // round-robin position
   std::uint64_t credit_ = 0;
   std::uint32_t next_id_ = 1;
 };

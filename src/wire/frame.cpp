@@ -52,10 +52,21 @@ void append_frame(Bytes& out, FrameType type, std::span<const std::uint8_t> payl
 }
 
 std::span<std::uint8_t> FrameDecoder::prepare(std::size_t size) {
-  compact();
-  // Once a large frame is consumed, give its memory back: idle connections stay small.
-  if (begin_ == end_ && buffer_.size() > 4 * size) Bytes().swap(buffer_);
-  if (buffer_.size() - end_ < size) buffer_.resize(end_ + size);
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+    // Once a large frame is consumed, give its memory back: idle connections stay small.
+    if (buffer_.size() > 4 * size) Bytes().swap(buffer_);
+  }
+  if (buffer_.size() - end_ < size) {
+    // Busy connections get room for four reads before compacting (moving a partial frame to
+    // the front), so large frames are copied that way only now and then, not after each read.
+    if (buffer_.size() < 4 * size) {
+      buffer_.resize(std::max(end_ + size, 4 * size));
+    } else {
+      compact();
+      if (buffer_.size() - end_ < size) buffer_.resize(end_ + size);
+    }
+  }
   return {buffer_.data() + end_, size};
 }
 
@@ -70,10 +81,9 @@ void FrameDecoder::feed(std::span<const std::uint8_t> bytes) {
 }
 
 void FrameDecoder::compact() {
-  // Move unread bytes to the front only when that frees a worthwhile amount.
   if (begin_ == end_) {
     begin_ = end_ = 0;
-  } else if (begin_ > 0 && begin_ >= buffer_.size() / 2) {
+  } else if (begin_ > 0) {
     std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(begin_),
               buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
     end_ -= begin_;
