@@ -2,6 +2,7 @@
 // ping-pong and batched messages, OpenSSL TLS 1.3 bulk, batched messages and handshakes, all on
 // loopback with blocking sockets and one thread per side.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -243,6 +244,24 @@ double tls_handshakes(int count) {
   return count / seconds;
 }
 
+// A durable commit's floor: append 4 KiB to a file in a temp dir and fdatasync it, as a SQLite
+// WAL commit does; microseconds per sync (all samples).
+std::vector<double> file_syncs(int rounds) {
+  TempDir dir;
+  const auto path = dir.path() / "sync-probe";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  std::vector<double> samples;
+  if (fd < 0) return samples;
+  const std::vector<char> page(4096, 's');
+  for (int i = 0; i < rounds; ++i) {
+    const auto start = Clock::now();
+    if (!write_all(fd, page.data(), page.size()) || ::fdatasync(fd) != 0) break;
+    samples.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  }
+  ::close(fd);
+  return samples;
+}
+
 }  // namespace
 
 Baselines measure_baselines(const Options& options) {
@@ -254,7 +273,9 @@ Baselines measure_baselines(const Options& options) {
   std::vector<double> bulk;
   std::vector<double> tls_rates;
   std::vector<double> handshakes;
+  std::vector<double> syncs;
   for (int run = 0; run < options.runs; ++run) {
+    syncs.push_back(percentile(file_syncs(options.quick ? 20 : 200), 0.5));
     auto samples = tcp_ping_pong(rounds);
     p50s.push_back(percentile(samples, 0.5));
     p99s.push_back(percentile(samples, 0.99));
@@ -270,6 +291,7 @@ Baselines measure_baselines(const Options& options) {
   b.tls_bulk_bytes = median(bulk);
   b.tls_batched_msgs = median(tls_rates);
   b.tls_handshakes = median(handshakes);
+  b.fsync_p50_us = median(syncs);
   return b;
 }
 
@@ -281,6 +303,7 @@ std::vector<Figure> baseline_figures(const Baselines& b) {
       {"baseline_tls_bulk", b.tls_bulk_bytes / 1e6, "MB/s", "OpenSSL TLS 1.3, 64 KiB writes"},
       {"baseline_tls_batched", b.tls_batched_msgs, "msg/s", "100 B messages, 16 KiB writes"},
       {"baseline_tls_handshakes", b.tls_handshakes, "1/s", "mutual-auth Ed25519, sequential"},
+      {"baseline_fsync_p50", b.fsync_p50_us, "us", "4 KiB append + fdatasync in a temp dir"},
   };
 }
 

@@ -21,7 +21,7 @@ struct Options {
   std::string peerchat_binary;  // for start-up and idle figures; skipped when empty
   int idle_peers = 10'000;
   bool baselines = true;
-  std::string session_part;  // empty: all of run_session's figures
+  std::string part;  // one figure group of a part (e.g. chat, bulk, memory); empty: all
 };
 
 // The machine's limits, measured in the same run (baseline_bench.cpp).
@@ -32,6 +32,7 @@ struct Baselines {
   double tls_bulk_bytes = 0;
   double tls_batched_msgs = 0;
   double tls_handshakes = 0;
+  double fsync_p50_us = 0;  // the floor of one durable commit
 };
 Baselines measure_baselines(const Options& options);
 std::vector<Figure> baseline_figures(const Baselines& baselines);

@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
       options.idle_peers = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--no-baselines") == 0) {
       options.baselines = false;  // for profiling one part; ratios are then meaningless
-    } else if (std::strcmp(argv[i], "--session-part") == 0 && i + 1 < argc) {
-      options.session_part = argv[++i];
+    } else if (std::strcmp(argv[i], "--part") == 0 && i + 1 < argc) {
+      options.part = argv[++i];
     } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       only = argv[++i];
     } else if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {

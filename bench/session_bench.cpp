@@ -280,9 +280,7 @@ std::vector<Figure> run_session(const Options& options, const Baselines& baselin
   std::vector<double> p99;
   std::vector<double> loaded_p50;
   std::vector<double> loaded_p99;
-  auto wanted = [&](std::string_view part) {
-    return options.session_part.empty() || options.session_part == part;
-  };
+  auto wanted = [&](std::string_view part) { return options.part.empty() || options.part == part; };
   for (int run = 0; run < options.runs; ++run) {
     if (wanted("chat")) rates.push_back(chat_throughput(messages));
     if (wanted("bulk")) bulk_rates.push_back(bulk_throughput(bulk));
