@@ -21,6 +21,7 @@ struct Options {
   std::string peerchat_binary;  // for start-up and idle figures; skipped when empty
   int idle_peers = 10'000;
   bool baselines = true;
+  bool tox = false;  // also run the Tox comparison (part `tox`)
   std::string part;  // one figure group of a part (e.g. chat, bulk, memory); empty: all
 };
 
@@ -67,5 +68,10 @@ std::vector<Figure> run_history(const Options& options, const Baselines& baselin
 std::vector<Figure> run_idle(const Options& options, const Baselines& baselines);
 // Process start to `ready` with an existing identity.
 std::vector<Figure> run_startup(const Options& options, const Baselines& baselines);
+// Tox (c-toxcore) on loopback: friend connection time and one file transfer (tox_bench.cpp,
+// built only when toxcore is found: PEERCHAT_HAVE_TOX).
+std::vector<Figure> run_tox(const Options& options, const Baselines& baselines);
+// Ratios of peerchat figures to Tox figures, when both were measured.
+void add_tox_comparisons(std::vector<Figure>& figures);
 
 }  // namespace peerchat::bench

@@ -55,6 +55,30 @@ Child spawn_peerchat(const std::string& binary, const std::filesystem::path& dat
   return Child{pid, out[0]};
 }
 
+void add_tox_comparisons(std::vector<Figure>& figures) {
+  auto find = [&](std::string_view name) -> const Figure* {
+    for (const auto& figure : figures) {
+      if (figure.name == name) return &figure;
+    }
+    return nullptr;
+  };
+  const Figure* tox_file = find("tox_file_MBps");
+  const Figure* tox_connect = find("tox_connect_s");
+  const Figure* bulk = find("bulk_throughput");
+  const Figure* handshakes = find("handshake_rate");
+  std::vector<Figure> more;
+  if (tox_file != nullptr && bulk != nullptr && tox_file->value > 0) {
+    more.push_back({"bulk_vs_tox", bulk->value / tox_file->value, "ratio",
+                    "peerchat stream MB/s / Tox file transfer MB/s, same run"});
+  }
+  if (tox_connect != nullptr && handshakes != nullptr && handshakes->value > 0 &&
+      tox_connect->value > 0) {
+    more.push_back({"connect_speedup_vs_tox", tox_connect->value * handshakes->value, "ratio",
+                    "Tox time to connect two local peers / peerchat time per new session"});
+  }
+  figures.insert(figures.end(), more.begin(), more.end());
+}
+
 }  // namespace peerchat::bench
 
 int main(int argc, char** argv) {
@@ -72,6 +96,10 @@ int main(int argc, char** argv) {
       options.peerchat_binary = argv[++i];
     } else if (std::strcmp(argv[i], "--idle-peers") == 0 && i + 1 < argc) {
       options.idle_peers = std::max(1, std::atoi(argv[++i]));
+    } else if (std::strcmp(argv[i], "--tox") == 0) {
+      // Off by default: toxcore binds its UDP sockets to 0.0.0.0 (it cannot bind to loopback),
+      // so it is not part of the CTest run; it only ever sends to 127.0.0.1.
+      options.tox = true;
     } else if (std::strcmp(argv[i], "--no-baselines") == 0) {
       options.baselines = false;  // for profiling one part; ratios are then meaningless
     } else if (std::strcmp(argv[i], "--part") == 0 && i + 1 < argc) {
@@ -83,7 +111,8 @@ int main(int argc, char** argv) {
     } else {
       std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
                    "                      [--idle-peers N] [--only "
-                   "session|messages|history|startup|idle]\n";
+                   "session|messages|history|startup|idle|tox]\n"
+                   "                      [--tox] [--no-baselines] [--part NAME]\n";
       return 2;
     }
   }
@@ -92,16 +121,19 @@ int main(int argc, char** argv) {
   std::vector<Figure> figures =
       options.baselines ? baseline_figures(baselines) : std::vector<Figure>{};
   const std::pair<const char*, std::vector<Figure> (*)(const Options&, const Baselines&)> parts[] =
-      {{"session", run_session},
-       {"messages", run_messages},
-       {"history", run_history},
-       {"startup", run_startup},
+      {{"session", run_session}, {"messages", run_messages},
+       {"history", run_history}, {"startup", run_startup},
+#ifdef PEERCHAT_HAVE_TOX
+       {"tox", run_tox},
+#endif
        {"idle", run_idle}};
   for (const auto& [name, part] : parts) {
     if (!only.empty() && only != name) continue;
+    if (std::string_view(name) == "tox" && !options.tox && only != "tox") continue;
     auto more = part(options, baselines);
     figures.insert(figures.end(), more.begin(), more.end());
   }
+  add_tox_comparisons(figures);
   if (json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (const auto& figure : figures) {
