@@ -214,6 +214,8 @@ std::vector<Figure> run_messages(const Options& options, const Baselines& baseli
       auto samples = latency(true, options.quick ? 100 : 2'000);
       p50.push_back(percentile(samples, 0.5));
       p99.push_back(percentile(samples, 0.99));
+    }
+    if (wanted("latency") || wanted("memory-latency")) {
       memory_p50.push_back(percentile(latency(false, options.quick ? 100 : 2'000), 0.5));
     }
     if (wanted("handshake")) handshakes.push_back(handshake_rate(options.quick ? 30 : 500));

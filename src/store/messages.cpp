@@ -113,7 +113,8 @@ Result<std::vector<StoredMessage>> Store::mark_delivered(const PeerKey& peer, st
   if (auto ok = check_faults(); !ok) return ok.error();
   // A delivery mark lost to a power cut only means one resend, which the receiver drops by
   // sequence number; so this commit skips the disk sync that every other write waits for.
-  if (auto relaxed = db_.exec("PRAGMA synchronous=NORMAL", "cannot record deliveries"); !relaxed) {
+  if (auto relaxed = db_.run_cached("PRAGMA synchronous=NORMAL", "cannot record deliveries");
+      !relaxed) {
     return relaxed.error();
   }
   auto changed = [&]() -> Result<std::vector<StoredMessage>> {
@@ -126,7 +127,7 @@ Result<std::vector<StoredMessage>> Store::mark_delivered(const PeerKey& peer, st
     if (auto committed = transaction->commit(); !committed) return committed.error();
     return rows;
   }();
-  if (auto strict = db_.exec("PRAGMA synchronous=FULL", "cannot restore durable commits");
+  if (auto strict = db_.run_cached("PRAGMA synchronous=FULL", "cannot restore durable commits");
       !strict) {
     return strict.error();
   }

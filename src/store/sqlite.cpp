@@ -115,6 +115,7 @@ Result<Database> Database::open(const std::string& path) {
 }
 
 Database::~Database() {
+  cached_.clear();  // every statement must be finalized before the close
   sqlite3_close(db_);
 }
 
@@ -123,6 +124,16 @@ Result<void> Database::exec(std::string_view sql, std::string_view doing) {
   const int code = sqlite3_exec(db_, statement.c_str(), nullptr, nullptr, nullptr);
   if (code != SQLITE_OK) return sqlite_error(db_, code, doing);
   return {};
+}
+
+Result<void> Database::run_cached(std::string_view sql, std::string_view doing) {
+  auto it = cached_.find(sql);
+  if (it == cached_.end()) {
+    auto prepared = prepare(sql);
+    if (!prepared) return prepared.error();
+    it = cached_.emplace(std::string(sql), std::move(prepared.value())).first;
+  }
+  return it->second.run(doing);
 }
 
 Result<Statement> Database::prepare(std::string_view sql) {
@@ -143,18 +154,19 @@ Result<std::string> Database::query_text(std::string_view sql) {
 }
 
 Result<Transaction> Transaction::begin(Database& db) {
-  if (auto begun = db.exec("BEGIN IMMEDIATE", "cannot start a database transaction"); !begun) {
+  if (auto begun = db.run_cached("BEGIN IMMEDIATE", "cannot start a database transaction");
+      !begun) {
     return begun.error();
   }
   return Transaction(&db);
 }
 
 Transaction::~Transaction() {
-  if (db_ != nullptr) (void)db_->exec("ROLLBACK", "rollback");
+  if (db_ != nullptr) (void)db_->run_cached("ROLLBACK", "rollback");
 }
 
 Result<void> Transaction::commit() {
-  auto committed = db_->exec("COMMIT", "cannot commit to the database");
+  auto committed = db_->run_cached("COMMIT", "cannot commit to the database");
   if (committed) db_ = nullptr;
   return committed;
 }

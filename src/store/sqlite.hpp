@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -65,11 +66,15 @@ class Statement {
 class Database {
  public:
   static Result<Database> open(const std::string& path);
-  Database(Database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+  Database(Database&& other) noexcept
+      : db_(std::exchange(other.db_, nullptr)), cached_(std::move(other.cached_)) {}
   Database& operator=(Database&&) = delete;
   ~Database();
 
   Result<void> exec(std::string_view sql, std::string_view doing);
+  // The same for a statement without parameters or rows that runs often (BEGIN, COMMIT, a
+  // PRAGMA): compiled once, then reused. exec() compiles every time.
+  Result<void> run_cached(std::string_view sql, std::string_view doing);
   Result<Statement> prepare(std::string_view sql);
   // The single text value of a one-row query (e.g. a PRAGMA).
   Result<std::string> query_text(std::string_view sql);
@@ -78,6 +83,7 @@ class Database {
  private:
   explicit Database(sqlite3* db) : db_(db) {}
   sqlite3* db_ = nullptr;
+  std::map<std::string, Statement, std::less<>> cached_;
 };
 
 // BEGIN IMMEDIATE now; ROLLBACK on destruction unless commit() succeeded.
