@@ -78,22 +78,35 @@ void MoveBytes(session::Protocol& from, session::Protocol& to, wire::Bytes& buff
 
 // One CHAT per iteration through sender and receiver state machines, batched 256 at a time as
 // the real reader does, including the ACK and CREDIT coming back.
-void ProtocolHotPath(benchmark::State& state) {
+// A sender and a receiver state machine with both HELLOs exchanged.
+struct OpenPair {
+  explicit OpenPair(const session::ProtocolConfig& config)
+      : sender(config, clock, random, sender_events),
+        receiver(config, clock, random, receiver_events) {
+    receiver_events.protocol = &receiver;
+    sender.start();
+    receiver.start();
+    MoveBytes(sender, receiver, buffer);
+    MoveBytes(receiver, sender, buffer);
+  }
   FakeClock clock;
   FakeRandom random;
   Acker sender_events;
   Acker receiver_events;
+  session::Protocol sender;
+  session::Protocol receiver;
+  wire::Bytes buffer;
+};
+
+void ProtocolHotPath(benchmark::State& state) {
   session::ProtocolConfig config;
   config.name = "bench";
   config.receive_window = 4096;
-  session::Protocol sender(config, clock, random, sender_events);
-  session::Protocol receiver(config, clock, random, receiver_events);
-  receiver_events.protocol = &receiver;
-  sender.start();
-  receiver.start();
-  wire::Bytes buffer;
-  MoveBytes(sender, receiver, buffer);
-  MoveBytes(receiver, sender, buffer);
+  OpenPair pair(config);
+  auto& sender = pair.sender;
+  auto& receiver = pair.receiver;
+  auto& buffer = pair.buffer;
+  auto& sender_events = pair.sender_events;
   auto chat = sample_chat();
   std::uint64_t seq = 0;
   for (auto _ : state) {
@@ -113,21 +126,14 @@ BENCHMARK(ProtocolHotPath);
 // application, framed in 64 KiB chunks, split and delivered on the other side, credit returned.
 // (The bytes are copied once into the receiver's buffer here, as a socket read would.)
 void StreamPath(benchmark::State& state) {
-  FakeClock clock;
-  FakeRandom random;
-  Acker sender_events;
-  Acker receiver_events;
   session::ProtocolConfig config;
   config.name = "bench";
   config.offer_streams = true;
-  session::Protocol sender(config, clock, random, sender_events);
-  session::Protocol receiver(config, clock, random, receiver_events);
-  receiver_events.protocol = &receiver;
-  sender.start();
-  receiver.start();
-  wire::Bytes buffer;
-  MoveBytes(sender, receiver, buffer);
-  MoveBytes(receiver, sender, buffer);
+  OpenPair pair(config);
+  auto& sender = pair.sender;
+  auto& receiver = pair.receiver;
+  auto& buffer = pair.buffer;
+  auto& receiver_events = pair.receiver_events;
   const auto stream = sender.open_stream("bench", wire::kUnknownStreamSize).value();
   const std::vector<std::uint8_t> data(1 << 20, 0x42);
   for (auto _ : state) {

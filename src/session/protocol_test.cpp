@@ -4,96 +4,19 @@
 #include <gtest/gtest.h>
 
 #include "session/credit.hpp"
+#include "session/protocol_test_support.hpp"
 
 namespace peerchat::session {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct Recorder final : ProtocolListener {
-  void on_hello(const wire::Hello& hello) override { hellos.push_back(hello); }
-  void on_chat(wire::Chat&& chat) override {
-    chats.push_back(chat);
-    if (auto_ack && protocol != nullptr) protocol->acknowledge(chat.seq, 1);
-  }
-  void on_ack(std::uint64_t seq) override { acks.push_back(seq); }
-  void on_credit() override { ++credits; }
-  void on_close(const CloseReason& reason) override { closes.push_back(reason); }
-
-  Protocol* protocol = nullptr;
-  bool auto_ack = true;
-  std::vector<wire::Hello> hellos;
-  std::vector<wire::Chat> chats;
-  std::vector<std::uint64_t> acks;
-  int credits = 0;
-  std::vector<CloseReason> closes;
-};
-
-struct Side {
-  static ProtocolConfig config(std::string name, std::uint32_t window, bool streams) {
-    ProtocolConfig config;
-    config.name = std::move(name);
-    config.listen_port = 7001;
-    config.receive_window = window;
-    config.offer_streams = streams;
-    config.streams.receive_window = 64 * 1024;  // small, so tests reach its edges
-    config.streams.max_chunk = 4096;
-    config.streams.send_buffer = 16 * 1024;
-    return config;
-  }
-  Side(std::string name, const Clock& clock, Random& random, std::uint32_t window = 8,
-       bool streams = false)
-      : protocol(config(std::move(name), window, streams), clock, random, recorder) {
-    recorder.protocol = &protocol;
-  }
-  Recorder recorder;
-  Protocol protocol;
-};
-
-// Moves bytes both ways until neither side has output left (bounded).
-void pump(Side& a, Side& b) {
-  wire::Bytes buffer;
-  for (int round = 0; round < 1000; ++round) {
-    bool moved = false;
-    for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-      if (!from->protocol.has_output()) continue;
-      from->protocol.take_output(buffer);
-      if (to->protocol.state() == State::closed) continue;
-      auto room = to->protocol.prepare_read(buffer.size());
-      std::copy(buffer.begin(), buffer.end(), room.begin());
-      to->protocol.commit_read(buffer.size());
-      to->protocol.process();
-      moved = true;
-    }
-    if (!moved) return;
-  }
-  FAIL() << "the two sides never went quiet";
-}
-
-// Feeds raw bytes to one side, as a misbehaving peer would send them.
-void inject(Side& to, const wire::Bytes& bytes) {
-  auto room = to.protocol.prepare_read(bytes.size());
-  std::copy(bytes.begin(), bytes.end(), room.begin());
-  to.protocol.commit_read(bytes.size());
-  to.protocol.process();
-}
+using namespace testing;
 
 class ProtocolTest : public ::testing::Test {
  protected:
-  void open_both() {
-    alice.protocol.start();
-    bob.protocol.start();
-    pump(alice, bob);
-    ASSERT_EQ(alice.protocol.state(), State::open);
-    ASSERT_EQ(bob.protocol.state(), State::open);
-  }
+  void open_both() { open_pair(alice, bob); }
   wire::Chat chat(std::uint64_t seq, std::string text = "hi") {
-    wire::Chat message;
-    message.id.fill(static_cast<std::uint8_t>(seq));
-    message.seq = seq;
-    message.timestamp_ms = clock.wall_ms();
-    message.text = std::move(text);
-    return message;
+    return make_chat(seq, std::move(text), clock.wall_ms());
   }
 
   FakeClock clock;

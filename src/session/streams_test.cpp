@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "session/protocol.hpp"
+#include "session/protocol_test_support.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
 #include "wire/streams.hpp"
@@ -18,109 +19,7 @@ namespace peerchat::session {
 namespace {
 
 using namespace std::chrono_literals;
-
-// The small limits every Side uses, so tests reach their edges.
-constexpr std::size_t kWindow = 64 * 1024;
-constexpr std::size_t kChunk = 4096;
-constexpr std::size_t kSendBuffer = 16 * 1024;
-
-struct Recorder final : ProtocolListener {
-  void on_hello(const wire::Hello& hello) override { hellos.push_back(hello); }
-  void on_chat(wire::Chat&& chat) override {
-    chats.push_back(chat);
-    if (auto_ack && protocol != nullptr) protocol->acknowledge(chat.seq, 1);
-  }
-  void on_ack(std::uint64_t seq) override { acks.push_back(seq); }
-  void on_credit() override { ++credits; }
-  void on_close(const CloseReason& reason) override { closes.push_back(reason); }
-
-  void on_stream_open(const wire::StreamOpen& open) override { opens.push_back(open); }
-  void on_stream_data(std::uint32_t stream, std::span<const std::uint8_t> data) override {
-    auto& bytes = received[stream];
-    bytes.insert(bytes.end(), data.begin(), data.end());
-    data_order.push_back(stream);
-    delivered += data.size();
-    largest_chunk = std::max(largest_chunk, data.size());
-    if (auto_consume && protocol != nullptr) protocol->consume_stream(data.size());
-  }
-  void on_stream_end(const wire::StreamEnd& end) override { ends.push_back(end); }
-  void on_stream_stopped(const wire::StreamStop& stop) override { stopped.push_back(stop); }
-  void on_stream_writable() override { ++writable; }
-
-  const wire::StreamEnd* end_of(std::uint32_t stream) const {
-    for (const auto& end : ends) {
-      if (end.stream == stream) return &end;
-    }
-    return nullptr;
-  }
-
-  Protocol* protocol = nullptr;
-  bool auto_ack = true;
-  bool auto_consume = true;  // call consume_stream as soon as data arrives
-  std::vector<wire::Hello> hellos;
-  std::vector<wire::Chat> chats;
-  std::vector<std::uint64_t> acks;
-  int credits = 0;
-  std::vector<CloseReason> closes;
-
-  std::vector<wire::StreamOpen> opens;
-  std::map<std::uint32_t, wire::Bytes> received;  // data per stream ID, in arrival order
-  std::vector<std::uint32_t> data_order;          // stream ID of each on_stream_data call
-  std::size_t delivered = 0;                      // data bytes over all streams
-  std::size_t largest_chunk = 0;
-  std::vector<wire::StreamEnd> ends;
-  std::vector<wire::StreamStop> stopped;
-  int writable = 0;
-};
-
-struct Side {
-  static ProtocolConfig config(std::string name, bool streams, std::uint32_t window) {
-    ProtocolConfig config;
-    config.name = std::move(name);
-    config.listen_port = 7001;
-    config.receive_window = window;
-    config.offer_streams = streams;
-    config.streams.receive_window = kWindow;
-    config.streams.max_chunk = kChunk;
-    config.streams.send_buffer = kSendBuffer;
-    return config;
-  }
-  Side(std::string name, const Clock& clock, Random& random, bool streams = true,
-       std::uint32_t window = 8)
-      : protocol(config(std::move(name), streams, window), clock, random, recorder) {
-    recorder.protocol = &protocol;
-  }
-  Recorder recorder;
-  Protocol protocol;
-};
-
-// Moves bytes both ways until neither side has output left (bounded).
-void pump(Side& a, Side& b) {
-  wire::Bytes buffer;
-  for (int round = 0; round < 1000; ++round) {
-    bool moved = false;
-    for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-      if (!from->protocol.has_output()) continue;
-      from->protocol.take_output(buffer);
-      if (to->protocol.state() == State::closed) continue;
-      auto room = to->protocol.prepare_read(buffer.size());
-      std::copy(buffer.begin(), buffer.end(), room.begin());
-      to->protocol.commit_read(buffer.size());
-      to->protocol.process();
-      moved = true;
-    }
-    if (!moved) return;
-  }
-  FAIL() << "the two sides never went quiet";
-}
-
-// Feeds raw bytes to one side, as a misbehaving peer (or a held-back network) would.
-void inject(Side& to, const wire::Bytes& bytes) {
-  auto room = to.protocol.prepare_read(bytes.size());
-  std::copy(bytes.begin(), bytes.end(), room.begin());
-  to.protocol.commit_read(bytes.size());
-  to.protocol.process();
-}
+using namespace testing;
 
 // One take_output() call.
 wire::Bytes take(Side& from) {
@@ -209,20 +108,8 @@ std::string ascii_then_e_acute(std::size_t ascii, char fill) {
 class StreamsTest : public ::testing::Test {
  protected:
   void open_both() { open_pair(alice, bob); }
-  static void open_pair(Side& a, Side& b) {
-    a.protocol.start();
-    b.protocol.start();
-    pump(a, b);
-    ASSERT_EQ(a.protocol.state(), State::open);
-    ASSERT_EQ(b.protocol.state(), State::open);
-  }
   wire::Chat chat(std::uint64_t seq, std::string text = "hi") {
-    wire::Chat message;
-    message.id.fill(static_cast<std::uint8_t>(seq));
-    message.seq = seq;
-    message.timestamp_ms = clock.wall_ms();
-    message.text = std::move(text);
-    return message;
+    return make_chat(seq, std::move(text), clock.wall_ms());
   }
   std::uint32_t open_stream(Side& side, std::string label, std::uint64_t size) {
     auto id = side.protocol.open_stream(std::move(label), size);
@@ -252,8 +139,8 @@ class StreamsTest : public ::testing::Test {
 
   FakeClock clock;
   FakeRandom random;
-  Side alice{"alice", clock, random};
-  Side bob{"bob", clock, random};
+  Side alice{"alice", clock, random, true};
+  Side bob{"bob", clock, random, true};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -823,8 +710,8 @@ TEST_F(StreamsTest, StreamOpenReusingAnIdIsAProtocolError) {
   }
   {
     // A lower ID than one already used counts as reuse too: IDs only increase.
-    Side carol{"carol", clock, random};
-    Side dave{"dave", clock, random};
+    Side carol{"carol", clock, random, true};
+    Side dave{"dave", clock, random, true};
     open_pair(carol, dave);
     inject(dave,
            concat({frame(wire::StreamOpen{5, 0, "five"}), frame(wire::StreamOpen{3, 0, "three"})}));
@@ -833,8 +720,8 @@ TEST_F(StreamsTest, StreamOpenReusingAnIdIsAProtocolError) {
   }
   {
     // Open twice without an end in between.
-    Side erin{"erin", clock, random};
-    Side frank{"frank", clock, random};
+    Side erin{"erin", clock, random, true};
+    Side frank{"frank", clock, random, true};
     open_pair(erin, frank);
     inject(frank, concat({frame(wire::StreamOpen{2, 0, "two"}),
                           frame(wire::StreamOpen{2, 0, "two again"})}));
@@ -882,8 +769,8 @@ TEST_F(StreamsTest, MalformedStreamFramesAreProtocolErrors) {
   };
   for (std::size_t i = 0; i < frames.size(); ++i) {
     SCOPED_TRACE(::testing::Message() << "frame " << i);
-    Side a{"a", clock, random};
-    Side b{"b", clock, random};
+    Side a{"a", clock, random, true};
+    Side b{"b", clock, random, true};
     open_pair(a, b);
     inject(b, frames[i]);
     ASSERT_EQ(b.recorder.closes.size(), 1u);

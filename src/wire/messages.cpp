@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "wire/errors.hpp"
+#include "wire/fields.hpp"
 #include "wire/frame.hpp"
 #include "wire/utf8.hpp"
 
@@ -13,26 +14,12 @@ namespace {
 
 constexpr std::size_t kChatFixedBytes = 16 + 8 + 8;
 
-Error field_error(Errc code, std::string_view frame, std::string_view detail) {
-  return make_error(code, fmt::format("{}: {}", frame, detail));
-}
-
-// Common tail check: the reader consumed exactly the payload.
-Result<void> finish(const Reader& reader, std::string_view frame) {
-  if (reader.failed()) return field_error(Errc::truncated, frame, "payload is too short");
-  if (reader.remaining() != 0) {
-    return field_error(Errc::trailing_bytes, frame,
-                       fmt::format("{} unexpected bytes after the last field", reader.remaining()));
-  }
-  return {};
-}
-
 template <class T>
 Result<T> with_u64(std::span<const std::uint8_t> payload, std::string_view frame) {
   Reader reader(payload);
   T message;
   message.nonce = reader.u64();
-  if (auto done = finish(reader, frame); !done) return done.error();
+  if (auto done = check_consumed(reader, frame); !done) return done.error();
   return message;
 }
 
@@ -151,7 +138,7 @@ Result<Hello> decode_hello(std::span<const std::uint8_t> payload) {
   hello.capabilities = reader.u32();
   const std::uint8_t name_length = reader.u8();
   hello.name = reader.text(name_length);
-  if (auto done = finish(reader, "HELLO"); !done) return done.error();
+  if (auto done = check_consumed(reader, "HELLO"); !done) return done.error();
   if (auto name_ok = check_name(hello.name); !name_ok) {
     return field_error(static_cast<Errc>(name_ok.error().code.value()), "HELLO",
                        name_ok.error().message);
@@ -162,7 +149,7 @@ Result<Hello> decode_hello(std::span<const std::uint8_t> payload) {
 Result<Credit> decode_credit(std::span<const std::uint8_t> payload) {
   Reader reader(payload);
   Credit credit{reader.u32()};
-  if (auto done = finish(reader, "CREDIT"); !done) return done.error();
+  if (auto done = check_consumed(reader, "CREDIT"); !done) return done.error();
   if (credit.grant == 0) return field_error(Errc::bad_field, "CREDIT", "grant of zero");
   return credit;
 }
@@ -195,7 +182,7 @@ Result<Chat> decode_chat(std::span<const std::uint8_t> payload) {
 Result<Ack> decode_ack(std::span<const std::uint8_t> payload) {
   Reader reader(payload);
   Ack ack{reader.u64()};
-  if (auto done = finish(reader, "ACK"); !done) return done.error();
+  if (auto done = check_consumed(reader, "ACK"); !done) return done.error();
   return ack;
 }
 
@@ -205,7 +192,7 @@ Result<Bye> decode_bye(std::span<const std::uint8_t> payload) {
   bye.reason = static_cast<ByeReason>(reader.u8());
   const std::uint16_t length = reader.u16();
   bye.message = reader.text(length);
-  if (auto done = finish(reader, "BYE"); !done) return done.error();
+  if (auto done = check_consumed(reader, "BYE"); !done) return done.error();
   if (length > kMaxByeMessageBytes) {
     return field_error(Errc::text_too_long, "BYE", "reason text longer than 1024 bytes");
   }

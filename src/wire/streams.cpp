@@ -3,25 +3,13 @@
 #include <fmt/format.h>
 
 #include "wire/errors.hpp"
+#include "wire/fields.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
 #include "wire/utf8.hpp"
 
 namespace peerchat::wire {
 namespace {
-
-Error field_error(Errc code, std::string_view frame, std::string_view detail) {
-  return make_error(code, fmt::format("{}: {}", frame, detail));
-}
-
-Result<void> finish(const Reader& reader, std::string_view frame) {
-  if (reader.failed()) return field_error(Errc::truncated, frame, "payload is too short");
-  if (reader.remaining() != 0) {
-    return field_error(Errc::trailing_bytes, frame,
-                       fmt::format("{} unexpected bytes after the last field", reader.remaining()));
-  }
-  return {};
-}
 
 Result<void> check_stream_id(std::uint32_t stream, std::string_view frame) {
   if (stream == 0) return field_error(Errc::bad_field, frame, "stream 0");
@@ -98,7 +86,7 @@ Result<StreamOpen> decode_stream_open(std::span<const std::uint8_t> payload) {
   open.size = reader.u64();
   const std::uint8_t length = reader.u8();
   open.label = reader.text(length);
-  if (auto done = finish(reader, "STREAM_OPEN"); !done) return done.error();
+  if (auto done = check_consumed(reader, "STREAM_OPEN"); !done) return done.error();
   if (auto id = check_stream_id(open.stream, "STREAM_OPEN"); !id) return id.error();
   if (!is_valid_utf8(open.label)) {
     return field_error(Errc::invalid_utf8, "STREAM_OPEN", "label is not UTF-8");
@@ -123,7 +111,7 @@ Result<StreamEnd> decode_stream_end(std::span<const std::uint8_t> payload) {
   end.stream = reader.u32();
   const std::uint8_t status = reader.u8();
   auto message = read_message(reader, "STREAM_END");
-  if (auto done = finish(reader, "STREAM_END"); !done) return done.error();
+  if (auto done = check_consumed(reader, "STREAM_END"); !done) return done.error();
   if (!message) return message.error();
   if (auto id = check_stream_id(end.stream, "STREAM_END"); !id) return id.error();
   if (status > static_cast<std::uint8_t>(StreamStatus::cancelled)) {
@@ -139,7 +127,7 @@ Result<StreamStop> decode_stream_stop(std::span<const std::uint8_t> payload) {
   StreamStop stop;
   stop.stream = reader.u32();
   auto message = read_message(reader, "STREAM_STOP");
-  if (auto done = finish(reader, "STREAM_STOP"); !done) return done.error();
+  if (auto done = check_consumed(reader, "STREAM_STOP"); !done) return done.error();
   if (!message) return message.error();
   if (auto id = check_stream_id(stop.stream, "STREAM_STOP"); !id) return id.error();
   stop.message = std::move(message.value());
@@ -149,7 +137,7 @@ Result<StreamStop> decode_stream_stop(std::span<const std::uint8_t> payload) {
 Result<StreamCredit> decode_stream_credit(std::span<const std::uint8_t> payload) {
   Reader reader(payload);
   StreamCredit credit{reader.u32()};
-  if (auto done = finish(reader, "STREAM_CREDIT"); !done) return done.error();
+  if (auto done = check_consumed(reader, "STREAM_CREDIT"); !done) return done.error();
   if (credit.grant == 0) return field_error(Errc::bad_field, "STREAM_CREDIT", "grant of zero");
   return credit;
 }
