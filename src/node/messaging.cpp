@@ -27,6 +27,18 @@ std::string state_name(store::MessageState state) {
 
 }  // namespace
 
+wire::MessageId Node::new_message_id(std::int64_t now_ms) {
+  // Time first, like a UUIDv7: 48 bits of milliseconds, then 80 random bits. Both stores then
+  // append to their (peer, message ID) index instead of inserting at random places; the CHAT
+  // already carries the timestamp, so the ID reveals nothing more.
+  wire::MessageId id;
+  const auto ms = static_cast<std::uint64_t>(now_ms);
+  for (int i = 0; i < 6; ++i)
+    id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+  random_.fill(std::span(id).subspan(6));
+  return id;
+}
+
 std::string Node::display_name(const tls::PeerId& peer) const {
   if (auto it = peers_.find(peer); it != peers_.end()) return it->second.name;
   if (auto record = store_.find_peer(peer.bytes()); record && record.value()) {
@@ -96,9 +108,9 @@ std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, s
     report(std::move(problem));
     return std::nullopt;
   }
-  wire::MessageId id;
-  random_.fill(id);
-  drafts_.push_back(store::OutgoingDraft{peer.id.bytes(), id, clock_.wall_ms(), std::move(text)});
+  const std::int64_t now_ms = clock_.wall_ms();
+  const wire::MessageId id = new_message_id(now_ms);
+  drafts_.push_back(store::OutgoingDraft{peer.id.bytes(), id, now_ms, std::move(text)});
   ++peer.drafted;
   // Group commit: messages submitted together (a script's burst) share one transaction. The
   // commit runs after the commands already waiting on the loop, and before any network write.

@@ -79,6 +79,8 @@ class Node final : private session::ConnectionObserver {
   std::uint16_t port() const { return port_; }
 
  private:
+  // A new message ID: send time first, then random bits (see messaging.cpp).
+  wire::MessageId new_message_id(std::int64_t now_ms);
   struct Outgoing {
     wire::Chat chat;
     bool sent = false;  // a `sent` event went out (only the first transmission is announced)
