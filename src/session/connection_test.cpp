@@ -180,5 +180,24 @@ TEST_F(ConnectionTest, StreamsNeedBothSidesToOfferThem) {
   EXPECT_EQ(server->chats, std::vector<std::string>{"still here"});
 }
 
+TEST_F(ConnectionTest, PeerVanishingMidStreamIsAConnectionErrorNotASignal) {
+  // This binary does not ignore SIGPIPE: a send() without MSG_NOSIGNAL to a closed peer would
+  // kill it here.
+  connect(true, true);
+  const auto stream = client->connection->open_stream("big", wire::kUnknownStreamSize);
+  ASSERT_TRUE(stream.ok());
+  const std::vector<std::uint8_t> block(64 * 1024, 0x77);
+  client->writable = [&] {
+    while (client->connection->write_stream(*stream, block) > 0) {
+    }
+  };
+  client->writable();
+  ASSERT_TRUE(run_until([&] { return server->received.size() >= 512 * 1024; }));
+  server->connection->abort({"quit", "vanished", false});
+  ASSERT_TRUE(run_until([&] { return client->closed.has_value(); }));
+  EXPECT_EQ(client->closed->code, "connection_lost");
+  EXPECT_TRUE(client->closed->by_peer);
+}
+
 }  // namespace
 }  // namespace peerchat::session
