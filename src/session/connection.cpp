@@ -339,10 +339,6 @@ void Connection::on_close(const CloseReason& reason) {
   wake_writer();
 }
 
-}  // namespace peerchat::session
-
-namespace peerchat::session {
-
 void Connection::on_stream_open(const wire::StreamOpen& open) {
   observer_.on_stream_open(*this, open);
 }

@@ -156,6 +156,21 @@ asio::awaitable<std::error_code> Stream::wait(Step step) {
   co_return error;
 }
 
+// Repeats one OpenSSL call until it succeeds or fails, waiting for the socket in between.
+template <class Call>
+asio::awaitable<std::error_code> Stream::drive(Call call, bool reading) {
+  while (true) {
+    if (!socket_.is_open()) co_return closed_error();
+    ERR_clear_error();
+    errno = 0;
+    std::error_code error;
+    const Step step = classify(call(), error, reading);
+    if (step == Step::done) co_return std::error_code{};
+    if (step == Step::failed) co_return error;
+    if (auto waited = co_await wait(step)) co_return waited;
+  }
+}
+
 asio::awaitable<std::error_code> Stream::handshake(Role role) {
   if (ssl_ == nullptr) co_return std::error_code(asio::error::no_memory);
   if (role == Role::client) {
@@ -163,75 +178,39 @@ asio::awaitable<std::error_code> Stream::handshake(Role role) {
   } else {
     SSL_set_accept_state(ssl_);
   }
-  while (true) {
-    if (!socket_.is_open()) co_return closed_error();
-    ERR_clear_error();
-    errno = 0;
-    std::error_code error;
-    const Step step = classify(SSL_do_handshake(ssl_), error, true);
-    if (step == Step::done) co_return std::error_code{};
-    if (step == Step::failed) co_return error;
-    if (auto waited = co_await wait(step)) co_return waited;
-  }
+  co_return co_await drive([this] { return SSL_do_handshake(ssl_); }, true);
 }
 
 asio::awaitable<std::tuple<std::error_code, std::size_t>> Stream::read_some(
     std::span<std::uint8_t> into) {
-  while (true) {
-    if (!socket_.is_open()) co_return std::tuple{closed_error(), std::size_t{0}};
+  std::size_t got = 0;
+  auto read = [&] { return SSL_read_ex(ssl_, into.data(), into.size(), &got); };
+  if (auto error = co_await drive(read, true)) co_return std::tuple{error, std::size_t{0}};
+  // SSL_read returns one record at a time; take the rest of what is already buffered too, so
+  // that bulk data costs one pass of the session's reader per socket read, not per record. A
+  // failure here is left for the next call, which will meet it again.
+  for (std::size_t more = 0; got < into.size() && SSL_has_pending(ssl_) == 1; got += more) {
     ERR_clear_error();
-    errno = 0;
-    std::size_t got = 0;
-    std::error_code error;
-    const Step step = classify(SSL_read_ex(ssl_, into.data(), into.size(), &got), error, true);
-    if (step == Step::done) {
-      // SSL_read returns one record at a time; take the rest of what is already buffered too,
-      // so that bulk data costs one pass of the session's reader per socket read, not per
-      // record. A failure here is left for the next call, which will meet it again.
-      for (std::size_t more = 0; got < into.size() && SSL_has_pending(ssl_) == 1; got += more) {
-        ERR_clear_error();
-        if (SSL_read_ex(ssl_, into.data() + got, into.size() - got, &more) != 1) break;
-      }
-      co_return std::tuple{std::error_code{}, got};
-    }
-    if (step == Step::failed) co_return std::tuple{error, std::size_t{0}};
-    if (auto waited = co_await wait(step)) co_return std::tuple{waited, std::size_t{0}};
+    if (SSL_read_ex(ssl_, into.data() + got, into.size() - got, &more) != 1) break;
   }
+  co_return std::tuple{std::error_code{}, got};
 }
 
 asio::awaitable<std::error_code> Stream::write_all(std::span<const std::uint8_t> data) {
   while (!data.empty()) {
-    if (!socket_.is_open()) co_return closed_error();
-    ERR_clear_error();
-    errno = 0;
     std::size_t wrote = 0;
-    std::error_code error;
-    const Step step = classify(SSL_write_ex(ssl_, data.data(), data.size(), &wrote), error, false);
-    if (step == Step::done) {
-      data = data.subspan(wrote);
-      continue;
-    }
-    if (step == Step::failed) co_return error;
-    if (auto waited = co_await wait(step)) co_return waited;
+    auto write = [&] { return SSL_write_ex(ssl_, data.data(), data.size(), &wrote); };
+    if (auto error = co_await drive(write, false)) co_return error;
+    data = data.subspan(wrote);
   }
   co_return std::error_code{};
 }
 
 asio::awaitable<std::error_code> Stream::shutdown() {
   // Bounded: each pass either finishes or waits for the socket, and the session's watchdog
-  // closes the socket after its grace period, which ends any wait.
-  while (true) {
-    if (!socket_.is_open()) co_return closed_error();
-    ERR_clear_error();
-    errno = 0;
-    const int result = SSL_shutdown(ssl_);
-    if (result >= 0) co_return std::error_code{};  // 0: ours is sent; theirs comes as eof
-    std::error_code error;
-    const Step step = classify(result, error, false);
-    if (step == Step::failed) co_return error;
-    if (step == Step::done) co_return std::error_code{};
-    if (auto waited = co_await wait(step)) co_return waited;
-  }
+  // closes the socket after its grace period, which ends any wait. SSL_shutdown's 0 means
+  // ours is sent; the peer's close_notify then comes as eof on read_some.
+  co_return co_await drive([this] { return SSL_shutdown(ssl_) >= 0 ? 1 : -1; }, false);
 }
 
 }  // namespace peerchat::tls

@@ -53,6 +53,8 @@ class Stream {
   // Classifies an OpenSSL call's result; fills `error` when it failed.
   Step classify(int result, std::error_code& error, bool reading);
   asio::awaitable<std::error_code> wait(Step step);
+  template <class Call>
+  asio::awaitable<std::error_code> drive(Call call, bool reading);
 
   asio::ip::tcp::socket socket_;
   SSL* ssl_ = nullptr;
