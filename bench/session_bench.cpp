@@ -46,14 +46,8 @@ class End final : public session::ConnectionObserver {
   void on_open(Connection&) override {
     if (opened) opened();
   }
-  void on_chat(Connection&, wire::Chat&& chat) override {
-    last_seq_ = chat.seq;
-    ++unacked_;
-  }
-  void on_batch_end(Connection& connection_) override {
-    if (unacked_ == 0) return;
-    connection_.acknowledge(last_seq_, unacked_);
-    unacked_ = 0;
+  void on_chats(Connection& connection_, session::InboundBatch&& batch) override {
+    connection_.acknowledge(batch);
   }
   void on_ack(Connection&, std::uint64_t seq) override {
     if (acked) acked(seq);
@@ -93,8 +87,6 @@ class End final : public session::ConnectionObserver {
   SSL_CTX* context_ = nullptr;
   SystemClock clock_;
   SystemRandom random_;
-  std::uint64_t last_seq_ = 0;
-  std::uint32_t unacked_ = 0;
 };
 
 // Two ends, each with its own io_context and thread; `scenario` runs on the sender's thread

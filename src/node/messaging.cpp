@@ -178,41 +178,35 @@ void Node::requeue_inflight(PeerState& peer) {
   peer.inflight.clear();
 }
 
-void Node::on_chat(session::Connection& /*connection*/, wire::Chat&& chat) {
-  incoming_.push_back(
-      store::IncomingMessage{chat.id, chat.seq, chat.timestamp_ms, std::move(chat.text)});
-}
-
-void Node::on_batch_end(session::Connection& connection) {
-  if (incoming_.empty()) return;
-  std::vector<store::IncomingMessage> batch;
-  batch.swap(incoming_);
-  auto it = peers_.find(connection.peer_id());
-  if (it == peers_.end()) return;
+void Node::on_chats(session::Connection& connection, session::InboundBatch&& batch) {
+  // The author is the batch's: the peer this connection authenticated, never a field of the
+  // messages and never another connection's peer.
+  const tls::PeerId& author = batch.author();
+  auto it = peers_.find(author);
+  if (it == peers_.end()) return;  // cannot happen: a peer's state outlives its connections
   PeerState& peer = it->second;
   if (config_.failpoints != nullptr) config_.failpoints->hit("receiver_after_read_before_commit");
-  auto fresh = store_.store_incoming(peer.id.bytes(), batch, clock_.wall_ms());
+  auto fresh = store_.store_incoming(author.bytes(), batch.chats(), clock_.wall_ms());
   if (!fresh) {
     // Nothing is acknowledged: the sender keeps the messages and resends them later.
     event::Problem problem = error_event(
         "store_failed", fmt::format("cannot store messages from {}: {}; they stay with {} and "
                                     "arrive once they can be stored",
                                     peer.name, fresh.error().message, peer.name));
-    problem.peer = peer.id;
+    problem.peer = author;
     report(std::move(problem));
     connection.close(wire::ByeReason::overloaded,
                      "the receiver cannot store messages right now; try again later");
     return;
   }
   if (config_.failpoints != nullptr) config_.failpoints->hit("receiver_after_commit_before_ack");
-  std::uint64_t highest = 0;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    highest = std::max(highest, batch[i].seq);
+  auto chats = batch.chats();
+  for (std::size_t i = 0; i < chats.size(); ++i) {
     if (!(*fresh)[i]) continue;  // a resend: acknowledged again, not shown again
-    events_.emit(event::Message{peer.id, peer.name, batch[i].id, batch[i].seq,
-                                batch[i].timestamp_ms, std::move(batch[i].text)});
+    events_.emit(event::Message{author, peer.name, chats[i].id, chats[i].seq, chats[i].timestamp_ms,
+                                std::move(chats[i].text)});
   }
-  connection.acknowledge(highest, static_cast<std::uint32_t>(batch.size()));
+  connection.acknowledge(batch);
 }
 
 void Node::on_ack(session::Connection& connection, std::uint64_t seq) {

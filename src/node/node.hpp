@@ -124,8 +124,7 @@ class Node final : private session::ConnectionObserver {
   // ConnectionObserver
   std::optional<session::Rejection> on_authenticated(session::Connection& connection) override;
   void on_open(session::Connection& connection) override;
-  void on_chat(session::Connection& connection, wire::Chat&& chat) override;
-  void on_batch_end(session::Connection& connection) override;
+  void on_chats(session::Connection& connection, session::InboundBatch&& batch) override;
   void on_ack(session::Connection& connection, std::uint64_t seq) override;
   void on_credit(session::Connection& connection) override;
   void on_closed(session::Connection& connection, const session::CloseReason& reason) override;
@@ -153,8 +152,6 @@ class Node final : private session::ConnectionObserver {
   std::uint64_t next_serial_ = 1;
 
   std::unordered_map<tls::PeerId, PeerState, tls::PeerIdHash> peers_;
-  // CHATs of the read batch in progress (one connection's at a time: one I/O thread).
-  std::vector<store::IncomingMessage> incoming_;
   // Messages submitted but not yet committed (group commit; see send_message).
   std::vector<store::OutgoingDraft> drafts_;
   bool commit_scheduled_ = false;

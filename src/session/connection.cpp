@@ -84,14 +84,20 @@ void Connection::send_chat(const wire::Chat& chat) {
   wake_writer();
 }
 
-void Connection::acknowledge(std::uint64_t seq, std::uint32_t messages) {
-  protocol_.acknowledge(seq, messages);
+bool Connection::acknowledge(const InboundBatch& batch) {
+  if (batch.connection() != serial_ || batch.author() != peer_id_) {
+    spdlog::error("internal error: a batch read on connection {} acknowledged on {}; ignored",
+                  batch.connection(), serial_);
+    return false;
+  }
+  protocol_.acknowledge(batch.highest_seq(), static_cast<std::uint32_t>(batch.size()));
   // Inside a read batch the reader flushes once at its end (one ACK and one CREDIT for many
   // messages); a call from outside a batch flushes here.
   if (!in_read_batch_) {
     protocol_.flush();
     wake_writer();
   }
+  return true;
 }
 
 void Connection::close(wire::ByeReason reason, std::string message) {
@@ -201,6 +207,9 @@ asio::awaitable<void> Connection::run() {
     auto room = protocol_.prepare_read(chunk);
     auto [error, size] = co_await stream_.read_some(room);
     if (error) {
+      // What was read before the error is complete and authenticated: hand it over as its
+      // own batch before the close, never leave it for another connection's batch end.
+      end_batch();
       transport_failed_ = error != asio::error::eof;
       protocol_.on_transport_closed(describe_read_error(error));
       break;
@@ -217,7 +226,7 @@ asio::awaitable<void> Connection::run() {
     // and in practice by the credit window, which the peer cannot exceed.
     if (!stream_.input_waiting() || unbatched >= kMaxBatchBytes ||
         protocol_.state() == State::closed) {
-      observer_.on_batch_end(*this);
+      end_batch();
       unbatched = 0;
       wake_writer();
     }
@@ -321,7 +330,15 @@ void Connection::on_hello(const wire::Hello& /*hello*/) {
 }
 
 void Connection::on_chat(wire::Chat&& chat) {
-  observer_.on_chat(*this, std::move(chat));
+  if (!batch_) batch_ = InboundBatch(serial_, peer_id_);
+  batch_->add(std::move(chat));
+}
+
+void Connection::end_batch() {
+  if (!batch_) return;
+  InboundBatch batch = std::move(*batch_);
+  batch_.reset();
+  if (!batch.empty()) observer_.on_chats(*this, std::move(batch));
 }
 
 void Connection::on_ack(std::uint64_t seq) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "net/asio_util.hpp"
+#include "session/inbound_batch.hpp"
 #include "session/protocol.hpp"
 #include "tls/peer_id.hpp"
 #include "tls/stream.hpp"
@@ -34,10 +35,11 @@ class ConnectionObserver {
   // reason before any application data is processed.
   virtual std::optional<Rejection> on_authenticated(Connection& connection) = 0;
   virtual void on_open(Connection& connection) = 0;  // both HELLOs are in
-  virtual void on_chat(Connection& connection, wire::Chat&& chat) = 0;
-  // The end of one read's worth of frames: the place to commit a batch of CHATs at once and
-  // acknowledge them together (group commit).
-  virtual void on_batch_end(Connection& connection) = 0;
+  // One read's worth of CHATs from this connection (group commit: store them in one
+  // transaction, then acknowledge them together with Connection::acknowledge(batch)). Also
+  // called with what was read before a read error or a close, so nothing half-collected is
+  // left behind; acknowledging on a closed connection does nothing and the peer resends.
+  virtual void on_chats(Connection& connection, InboundBatch&& batch) = 0;
   virtual void on_ack(Connection& connection, std::uint64_t seq) = 0;
   virtual void on_credit(Connection& connection) = 0;
   // Exactly once per connection, whether or not it ever opened.
@@ -64,7 +66,9 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
 
   bool can_send_chat() const { return protocol_.can_send_chat(); }
   void send_chat(const wire::Chat& chat);
-  void acknowledge(std::uint64_t seq, std::uint32_t messages);
+  // The batch's messages are stored: ACK them and give their credit back. Only a batch this
+  // connection read is accepted (false otherwise, and nothing is sent).
+  bool acknowledge(const InboundBatch& batch);
   void close(wire::ByeReason reason, std::string message);
 
   // Bulk streams; see Protocol. Writes wake the writer.
@@ -99,6 +103,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   void wake_writer();
   void close_socket();
   void report_closed(const CloseReason& reason);
+  void end_batch();
 
   // ProtocolListener
   void on_hello(const wire::Hello& hello) override;
@@ -127,6 +132,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   tls::PeerId peer_id_;
   bool authenticated_ = false;
   bool closed_reported_ = false;
+  std::optional<InboundBatch> batch_;  // CHATs read since the last batch end
   bool in_read_batch_ = false;
   bool reader_done_ = false;
   bool writer_done_ = false;

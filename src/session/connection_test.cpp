@@ -41,15 +41,10 @@ class End final : public ConnectionObserver {
 
   std::optional<Rejection> on_authenticated(Connection&) override { return {}; }
   void on_open(Connection&) override { open = true; }
-  void on_chat(Connection&, wire::Chat&& chat) override {
-    chats.push_back(chat.text);
-    last_seq_ = chat.seq;
-    ++unacked_;
-  }
-  void on_batch_end(Connection& connection_) override {
-    if (unacked_ == 0) return;
-    connection_.acknowledge(last_seq_, unacked_);
-    unacked_ = 0;
+  void on_chats(Connection& connection_, InboundBatch&& batch) override {
+    for (const auto& chat : batch.chats()) chats.push_back(chat.text);
+    EXPECT_EQ(batch.author(), connection_.peer_id());
+    connection_.acknowledge(batch);
   }
   void on_ack(Connection&, std::uint64_t seq) override { acked = seq; }
   void on_credit(Connection&) override {}
@@ -84,8 +79,6 @@ class End final : public ConnectionObserver {
   SSL_CTX* context_ = nullptr;
   SystemClock clock_;
   SystemRandom random_;
-  std::uint64_t last_seq_ = 0;
-  std::uint32_t unacked_ = 0;
 };
 
 class ConnectionTest : public ::testing::Test {

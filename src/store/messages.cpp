@@ -148,7 +148,7 @@ Result<std::uint64_t> Store::last_received_seq(const PeerKey& from) {
 }
 
 Result<std::vector<bool>> Store::store_incoming(const PeerKey& from,
-                                                const std::vector<IncomingMessage>& batch,
+                                                std::span<const IncomingMessage> batch,
                                                 std::int64_t now_ms) {
   if (auto ok = check_faults(); !ok) return ok.error();
   auto transaction = Transaction::begin(db_);

@@ -8,12 +8,14 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "store/sqlite.hpp"
 #include "util/result.hpp"
+#include "wire/messages.hpp"
 
 namespace peerchat::store {
 
@@ -50,13 +52,9 @@ struct OutgoingDraft {
   std::string text;
 };
 
-// A message that arrived, before it is stored.
-struct IncomingMessage {
-  MessageKey id{};
-  std::uint64_t seq = 0;
-  std::int64_t timestamp_ms = 0;
-  std::string text;
-};
+// A message that arrived, before it is stored: the CHAT as decoded. Its author is not in it;
+// store_incoming takes that from the authenticated connection's batch.
+using IncomingMessage = wire::Chat;
 
 // Optional hook that makes writes fail as if the disk were full (tests; see cli/startup.cpp).
 class FaultInjector {
@@ -103,7 +101,7 @@ class Store {
   // Stores a batch from one author in one transaction (group commit). Returns, per message,
   // whether it was new; duplicates (seq at or below the last stored one) are not stored.
   Result<std::vector<bool>> store_incoming(const PeerKey& from,
-                                           const std::vector<IncomingMessage>& batch,
+                                           std::span<const IncomingMessage> batch,
                                            std::int64_t now_ms);
   Result<std::uint64_t> last_received_seq(const PeerKey& from);
 

@@ -145,7 +145,7 @@ TEST_F(StoreTest, DiskFullFailsWritesWithoutDamage) {
   auto refused = store->queue_outgoing(key(1), id, 2, "during", 2);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, Errc::disk_full);
-  EXPECT_FALSE(store->store_incoming(key(2), {IncomingMessage{id, 1, 1, "x"}}, 3).ok());
+  EXPECT_FALSE(store->store_incoming(key(2), std::vector{IncomingMessage{id, 1, 1, "x"}}, 3).ok());
   faults.full = false;
   EXPECT_EQ(store->outbox_size().value(), 1u);
   EXPECT_EQ(store->integrity_check().value(), "ok");
