@@ -271,7 +271,13 @@ Result<void> Node::restore() {
     peer.id = id;
     peer.name = record.name;
     peer.address = record.last_address;
-    peer.dial_address = record.last_address;
+    auto addresses = store_.peer_addresses(record.id);
+    if (!addresses) return addresses.error();
+    for (const auto& known_address : *addresses)
+      peer.dial_addresses.push_back(known_address.address);
+    if (peer.dial_addresses.empty() && !record.last_address.empty()) {
+      peer.dial_addresses.push_back(record.last_address);
+    }
   }
   auto outbox = store_.outbox();
   if (!outbox) return outbox.error();

@@ -18,6 +18,8 @@ using session::Direction;
 constexpr auto kShutdownGrace = std::chrono::seconds(3);
 // How long a peer that closed our connection as a duplicate has to open the one it kept.
 constexpr auto kDuplicateGrace = std::chrono::seconds(3);
+// Addresses kept per peer for redialing (the most recently successful ones).
+constexpr std::size_t kMaxAddressesPerPeer = 8;
 
 asio::ssl::context make_tls(const tls::Identity& identity, tls::Role role) {
   asio::ssl::context context(asio::ssl::context::tls);
@@ -97,6 +99,8 @@ Result<std::uint16_t> Node::listen() {
     return make_error(ec, std::move(message));
   }
   port_ = acceptor_.local_endpoint().port();
+  // Announced in HELLO, so that a peer we dial can dial us back after a disconnect.
+  config_.protocol.listen_port = port_;
   asio::co_spawn(io_, accept_loop(), asio::detached);
   return port_;
 }
@@ -288,9 +292,11 @@ void Node::on_open(Connection& connection) {
   auto pending_it = pending_.find(connection.serial());
   // Where this peer can be reached again: the address we dialed, or its IP and listen port.
   std::string dial_address;
+  std::string_view address_source = "dialed";
   if (pending_it != pending_.end() && connection.direction() == Direction::outbound) {
     dial_address = pending_it->second.dialed_address;
   } else if (const auto port = connection.peer_hello().listen_port; port != 0) {
+    address_source = "announced";
     const std::string& remote = connection.remote_address();
     dial_address = fmt::format("{}:{}", remote.substr(0, remote.rfind(':')), port);
   }
@@ -343,20 +349,24 @@ void Node::on_open(Connection& connection) {
   peer.dialing = false;
   peer.failed_dials = 0;
   peer.warned_identity = false;
-  if (!dial_address.empty()) peer.dial_address = dial_address;
+  if (!dial_address.empty()) reached_at(peer, dial_address, address_source);
   auto self = live_.at(connection.serial());
   if (!peer.connections.empty()) {
     // Two sessions with one peer (crossed dials, or a reconnect the old session has not noticed).
     // Only the peer with the smaller ID decides, so both sides agree: it keeps the newest.
+    // Connections leave the list before they are closed, so nothing that closing them sets off
+    // can see (or edit) a list in the middle of a change.
     requeue_inflight(peer);
+    std::vector<std::shared_ptr<Connection>> replaced;
     if (id() < peer_id) {
-      for (auto& old : peer.connections) {
-        old->close(wire::ByeReason::duplicate, "replaced by a newer connection");
-      }
-      peer.connections.clear();
+      replaced.swap(peer.connections);
     } else if (peer.connections.size() >= 2) {
-      peer.connections.front()->close(wire::ByeReason::duplicate, "too many connections");
+      replaced.push_back(peer.connections.front());
       peer.connections.erase(peer.connections.begin());
+    }
+    for (auto& old : replaced) {
+      old->close(wire::ByeReason::duplicate,
+                 id() < peer_id ? "replaced by a newer connection" : "too many connections");
     }
   }
   peer.connections.push_back(self);
@@ -428,11 +438,28 @@ asio::awaitable<void> Node::confirm_disconnect(tls::PeerId id, session::CloseRea
   events_.emit(event::Disconnected{id, it->second.name, reason.code, reason.message});
 }
 
+void Node::reached_at(PeerState& peer, const std::string& address, std::string_view source) {
+  auto& list = peer.dial_addresses;
+  std::erase(list, address);
+  list.insert(list.begin(), address);
+  if (list.size() > kMaxAddressesPerPeer) list.resize(kMaxAddressesPerPeer);
+  peer.next_address = 0;
+  if (auto stored = store_.remember_address(peer.id.bytes(), address, source, clock_.wall_ms());
+      !stored) {
+    report(warning_event("store_failed", stored.error().message));
+  }
+}
+
 void Node::dial_failed(const tls::PeerId& id) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return;
   PeerState& peer = it->second;
   peer.dialing = false;
+  // The next address is tried at once; only a round in which none answered backs off.
+  if (++peer.next_address % std::max<std::size_t>(peer.dial_addresses.size(), 1) != 0) {
+    peer.next_dial = clock_.now();
+    return;
+  }
   peer.failed_dials = std::min(peer.failed_dials + 1, 30);
   // Exponential backoff, capped, with +-20% jitter so that peers do not redial in lockstep.
   const double base =
@@ -450,13 +477,15 @@ asio::awaitable<void> Node::redial_loop() {
   while (!stopping_) {
     const auto now = clock_.now();
     for (auto& [id, peer] : peers_) {
-      if (!peer.connections.empty() || peer.dialing || peer.dial_address.empty() ||
+      if (!peer.connections.empty() || peer.dialing || peer.dial_addresses.empty() ||
           now < peer.next_dial) {
         continue;
       }
-      auto target = net::parse_dial_target(peer.dial_address);
+      const std::size_t index = peer.next_address % peer.dial_addresses.size();
+      auto target = net::parse_dial_target(peer.dial_addresses[index]);
       if (!target) {
-        peer.dial_address.clear();  // nothing we could ever dial
+        // Nothing we could ever dial.
+        peer.dial_addresses.erase(peer.dial_addresses.begin() + static_cast<std::ptrdiff_t>(index));
         continue;
       }
       peer.dialing = true;

@@ -94,8 +94,10 @@ class Node final : private session::ConnectionObserver {
     std::deque<Outgoing> inflight;  // sent on the primary connection, not yet acknowledged
     std::size_t drafted = 0;        // submitted, waiting for the group commit
     bool announced = false;         // a `connected` event is out and no `disconnected` yet
-    // Reconnecting: where the peer listens, and the backoff state.
-    std::string dial_address;
+    // Reconnecting: every address the peer was reached at or announced, the most recently
+    // successful first; each redial tries the next, and backoff grows after a full round.
+    std::vector<std::string> dial_addresses;
+    std::size_t next_address = 0;
     bool dialing = false;
     int failed_dials = 0;
     Clock::TimePoint next_dial{};
@@ -118,6 +120,8 @@ class Node final : private session::ConnectionObserver {
                              bool automatic);
   asio::awaitable<void> redial_loop();
   void dial_failed(const tls::PeerId& peer);
+  // `address` worked (or was announced) just now: it goes first in the peer's list.
+  void reached_at(PeerState& peer, const std::string& address, std::string_view source);
   void adopt(asio::ip::tcp::socket socket, session::Direction direction, std::string address,
              Pending pending);
 

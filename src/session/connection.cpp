@@ -159,7 +159,10 @@ void Connection::report_closed(const CloseReason& reason) {
   closed_reported_ = true;
   close_deadline_ = clock_.now() + kCloseGrace;
   watchdog_timer_.cancel();  // recompute: the close grace period is now the deadline
-  observer_.on_closed(*this, reason);
+  // Never from inside a call the observer made (close(), abort(), a callback it is in): it may
+  // be walking its own list of connections. Posted, so it runs on the I/O thread right after.
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this(), reason] { self->observer_.on_closed(*self, reason); });
 }
 
 asio::awaitable<void> Connection::run() {

@@ -52,6 +52,18 @@ constexpr std::string_view kMigrations[] = {
       last_seq INTEGER NOT NULL
     );
     )sql",
+    // 3: every address a peer was reached at or announced, not just the last one.
+    R"sql(
+    CREATE TABLE peer_addresses (
+      peer_id BLOB NOT NULL CHECK (length(peer_id) = 32),
+      address TEXT NOT NULL,
+      source TEXT NOT NULL,
+      last_success_ms INTEGER NOT NULL,
+      PRIMARY KEY (peer_id, address)
+    );
+    INSERT INTO peer_addresses (peer_id, address, source, last_success_ms)
+      SELECT peer_id, last_address, 'dialed', last_seen_ms FROM peers WHERE last_address != '';
+    )sql",
 };
 
 constexpr char kMessageColumns_outbox[] =
@@ -142,7 +154,15 @@ Result<void> Store::prepare_statements() {
       {&upsert_peer_,
        "INSERT INTO peers (peer_id, name, first_seen_ms, last_seen_ms, last_address) "
        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(peer_id) DO UPDATE SET name = excluded.name, "
-       "last_seen_ms = excluded.last_seen_ms, last_address = excluded.last_address"},
+       "last_seen_ms = excluded.last_seen_ms, last_address = CASE WHEN excluded.last_address != '' "
+       "THEN excluded.last_address ELSE peers.last_address END"},
+      {&upsert_address_,
+       "INSERT INTO peer_addresses (peer_id, address, source, last_success_ms) "
+       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(peer_id, address) DO UPDATE SET "
+       "source = excluded.source, last_success_ms = excluded.last_success_ms"},
+      {&select_addresses_,
+       "SELECT address, source, last_success_ms FROM peer_addresses WHERE peer_id = ?1 "
+       "ORDER BY last_success_ms DESC, address LIMIT ?2"},
       {&find_pin_, "SELECT peer_id FROM address_pins WHERE address = ?1"},
       {&insert_pin_, "INSERT INTO address_pins (address, peer_id, pinned_ms) VALUES (?1, ?2, ?3)"},
       {&delete_pin_, "DELETE FROM address_pins WHERE address = ?1"},
@@ -208,6 +228,23 @@ Result<void> Store::remember_peer(const PeerRecord& peer) {
       .bind(4, peer.last_seen_ms)
       .bind(5, peer.last_address);
   return upsert_peer_.run("cannot remember a peer");
+}
+
+Result<void> Store::remember_address(const PeerKey& peer, std::string_view address,
+                                     std::string_view source, std::int64_t now_ms) {
+  upsert_address_.bind(1, std::span<const std::uint8_t>(peer))
+      .bind(2, address)
+      .bind(3, source)
+      .bind(4, now_ms);
+  return upsert_address_.run("cannot remember a peer's address");
+}
+
+Result<std::vector<PeerAddress>> Store::peer_addresses(const PeerKey& peer, std::size_t limit) {
+  select_addresses_.bind(1, std::span<const std::uint8_t>(peer))
+      .bind(2, static_cast<std::int64_t>(limit));
+  return select_addresses_.collect([](const Statement& row) {
+    return PeerAddress{row.text(0), row.text(1), row.integer(2)};
+  });
 }
 
 Result<std::optional<PeerKey>> Store::pinned_identity(std::string_view address) {

@@ -29,6 +29,14 @@ struct PeerRecord {
   std::string last_address;
 };
 
+// An address a peer was reached at (`source` "dialed": we dialed it; "announced": its IP as
+// seen by us with the listen port from its HELLO).
+struct PeerAddress {
+  std::string address;
+  std::string source;
+  std::int64_t last_success_ms = 0;
+};
+
 using MessageKey = std::array<std::uint8_t, 16>;
 
 enum class MessageState : int { queued = 0, delivered = 2, received = 3 };
@@ -71,8 +79,15 @@ class Store {
   Result<std::optional<PeerRecord>> find_peer(const PeerKey& id);
   Result<std::vector<PeerRecord>> find_peers_by_name(std::string_view name);
   Result<std::vector<PeerRecord>> list_peers();
-  // Inserts, or updates name, last_seen and last_address keeping first_seen.
+  // Inserts, or updates name, last_seen and last_address keeping first_seen (and keeping
+  // last_address when the new one is empty).
   Result<void> remember_peer(const PeerRecord& peer);
+
+  // Records that `peer` was reached at (or announced) `address` now.
+  Result<void> remember_address(const PeerKey& peer, std::string_view address,
+                                std::string_view source, std::int64_t now_ms);
+  // Its addresses, the most recently successful first.
+  Result<std::vector<PeerAddress>> peer_addresses(const PeerKey& peer, std::size_t limit = 16);
 
   Result<std::optional<PeerKey>> pinned_identity(std::string_view address);
   // Pins an unpinned address; refuses to replace a different pin (use unpin_address first,
@@ -112,7 +127,7 @@ class Store {
 
   Result<std::string> integrity_check();
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
  private:
   explicit Store(Database db) : db_(std::move(db)) {}
@@ -127,6 +142,8 @@ class Store {
   Statement find_by_name_;
   Statement list_peers_;
   Statement upsert_peer_;
+  Statement upsert_address_;
+  Statement select_addresses_;
   Statement find_pin_;
   Statement insert_pin_;
   Statement delete_pin_;

@@ -51,6 +51,30 @@ TEST_F(StoreTest, PeersAreRememberedAcrossReopen) {
   EXPECT_EQ(store->integrity_check().value(), "ok");
 }
 
+TEST_F(StoreTest, EveryAddressOfAPeerIsKeptNewestFirst) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store->remember_peer(PeerRecord{key(1), "bob", 10, 10, "127.0.0.1:7002"}).ok());
+    // A later sighting with no dialable address keeps the last known one.
+    ASSERT_TRUE(store->remember_peer(PeerRecord{key(1), "bob", 10, 20, ""}).ok());
+    ASSERT_TRUE(store->remember_address(key(1), "127.0.0.1:7002", "dialed", 10).ok());
+    ASSERT_TRUE(store->remember_address(key(1), "[::1]:7009", "announced", 30).ok());
+    ASSERT_TRUE(store->remember_address(key(2), "127.0.0.1:9999", "dialed", 40).ok());
+  }
+  auto store = open();
+  EXPECT_EQ(store->find_peer(key(1)).value()->last_address, "127.0.0.1:7002");
+  auto addresses = store->peer_addresses(key(1));
+  ASSERT_TRUE(addresses.ok());
+  ASSERT_EQ(addresses->size(), 2u);
+  EXPECT_EQ((*addresses)[0].address, "[::1]:7009");
+  EXPECT_EQ((*addresses)[0].source, "announced");
+  EXPECT_EQ((*addresses)[1].address, "127.0.0.1:7002");
+  // Reached again at the older one: it moves to the front.
+  ASSERT_TRUE(store->remember_address(key(1), "127.0.0.1:7002", "dialed", 50).ok());
+  EXPECT_EQ(store->peer_addresses(key(1)).value()[0].address, "127.0.0.1:7002");
+  EXPECT_EQ(store->peer_addresses(key(1), 1).value().size(), 1u);
+}
+
 TEST_F(StoreTest, AddressPinsAreNeverSilentlyReplaced) {
   auto store = open();
   EXPECT_FALSE(store->pinned_identity("127.0.0.1:7002")->has_value());
