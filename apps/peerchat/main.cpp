@@ -53,6 +53,12 @@ int main(int argc, char** argv) {
                  "HOST:PORT or ID@HOST:PORT to dial at start (repeatable)")
       ->type_name("HOST:PORT")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--send-queue", peer.send_queue,
+                 "messages per peer queued and not yet acknowledged; past that the REPL says "
+                 "queue_full, and a script's stdin (--json, pipes) is read no further until "
+                 "some are delivered")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
 
   SendOptions send;
   std::vector<std::string> words;

@@ -1,6 +1,7 @@
 // cli: the three things the peerchat executable does: run a peer, send one message, print an ID.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@ struct PeerOptions {
   CommonOptions common;
   std::uint16_t port = 7001;
   std::vector<std::string> connect;
+  std::size_t send_queue = 10'000;  // per peer, messages not yet acknowledged
 };
 
 struct SendOptions {

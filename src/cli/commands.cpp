@@ -37,37 +37,35 @@ std::string_view command_help() {
          "A plain line goes to the /query peer, or to the only connected peer.\n";
 }
 
-CommandInterpreter::CommandInterpreter(node::Node& node, Hooks hooks)
-    : node_(node), hooks_(std::move(hooks)) {}
+CommandInterpreter::CommandInterpreter(node::Node& node, Hooks hooks, bool wait_when_full)
+    : node_(node), hooks_(std::move(hooks)), wait_when_full_(wait_when_full) {}
 
-void CommandInterpreter::handle_line(std::string_view raw) {
+bool CommandInterpreter::handle_line(std::string_view raw) {
   std::string_view line = raw;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (trim(line).empty()) return;
+  if (trim(line).empty()) return true;
   if (line.front() != '/') return send_plain(line);
 
   auto [command, rest] = split_word(line);
   if (command == "/connect") {
-    if (rest.empty()) {
-      return node_.report_error("usage", "usage: /connect HOST:PORT or /connect ID@HOST:PORT");
-    }
+    if (rest.empty()) return usage("usage: /connect HOST:PORT or /connect ID@HOST:PORT");
     node_.connect(rest);
   } else if (command == "/peers") {
     node_.list_peers();
   } else if (command == "/msg") {
     auto [peer, text] = split_word(rest);
-    if (peer.empty() || text.empty()) return node_.report_error("usage", "usage: /msg PEER TEXT");
-    node_.send_message(peer, std::string(text));
+    if (peer.empty() || text.empty()) return usage("usage: /msg PEER TEXT");
+    return send(peer, text);
   } else if (command == "/history") {
     auto [peer, count_text] = split_word(rest);
-    if (peer.empty()) return node_.report_error("usage", "usage: /history PEER [N]");
+    if (peer.empty()) return usage("usage: /history PEER [N]");
     std::size_t count = 20;
     if (!count_text.empty()) {
       const auto [end, error] =
           std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
       if (error != std::errc() || end != count_text.data() + count_text.size() || count == 0 ||
           count > 10'000) {
-        return node_.report_error("usage", "usage: /history PEER [N], N from 1 to 10000");
+        return usage("usage: /history PEER [N], N from 1 to 10000");
       }
     }
     node_.show_history(peer, count);
@@ -75,7 +73,7 @@ void CommandInterpreter::handle_line(std::string_view raw) {
     if (rest.empty()) {
       query_.reset();
       if (hooks_.query) hooks_.query(std::nullopt, "");
-      return;
+      return true;
     }
     if (auto peer = node_.resolve_peer(rest)) {
       query_ = peer;
@@ -89,23 +87,36 @@ void CommandInterpreter::handle_line(std::string_view raw) {
     node_.report_error("unknown_command",
                        fmt::format("unknown command '{}'; /help lists the commands", command));
   }
+  return true;
 }
 
-void CommandInterpreter::send_plain(std::string_view text) {
-  if (query_) {
-    node_.send_message(query_->compact(), std::string(text));
-    return;
+bool CommandInterpreter::usage(std::string message) {
+  node_.report_error("usage", std::move(message));
+  return true;
+}
+
+bool CommandInterpreter::send(std::string_view peer_query, std::string_view text) {
+  if (!wait_when_full_) {
+    node_.send_message(peer_query, std::string(text));
+    return true;
   }
+  auto peer = node_.resolve_peer(peer_query);
+  if (!peer) return true;  // reported
+  if (!node_.queue_has_room(*peer)) return false;
+  node_.send_message(peer->compact(), std::string(text));
+  return true;
+}
+
+bool CommandInterpreter::send_plain(std::string_view text) {
+  if (query_) return send(query_->compact(), text);
   const auto connected = node_.connected_peers();
-  if (connected.size() == 1) {
-    node_.send_message(connected.front().compact(), std::string(text));
-    return;
-  }
+  if (connected.size() == 1) return send(connected.front().compact(), text);
   node_.report_error(
       "usage",
       connected.empty()
           ? "nobody is connected; /connect HOST:PORT first"
           : "several peers are connected; use /msg PEER TEXT or pick one with /query PEER");
+  return true;
 }
 
 }  // namespace peerchat::cli

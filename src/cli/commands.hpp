@@ -23,16 +23,22 @@ class CommandInterpreter {
     std::function<void()> quit;
   };
 
-  CommandInterpreter(node::Node& node, Hooks hooks);
+  // With `wait_when_full`, a message to a peer whose queue is full is not refused: the line is
+  // left undone (handle_line returns false) for the caller to offer again later.
+  CommandInterpreter(node::Node& node, Hooks hooks, bool wait_when_full = false);
 
-  void handle_line(std::string_view line);
+  // False only when the line must wait (see wait_when_full); then nothing was done.
+  bool handle_line(std::string_view line);
 
  private:
-  void send_plain(std::string_view text);
+  bool usage(std::string message);
+  bool send(std::string_view peer_query, std::string_view text);
+  bool send_plain(std::string_view text);
 
   node::Node& node_;
   Hooks hooks_;
   std::optional<tls::PeerId> query_;
+  bool wait_when_full_;
 };
 
 }  // namespace peerchat::cli

@@ -100,13 +100,14 @@ std::string render_human(const node::Event& event) {
   return std::visit(Human{}, event);
 }
 
+JsonSink::JsonSink(std::FILE* out)
+    : owned_(std::make_unique<DirectOutput>(out)), out_(owned_.get()) {}
+
 void JsonSink::emit(const node::Event& event) {
   // Invalid UTF-8 cannot reach here (the wire layer rejects it), but replace rather than throw.
-  const std::string line =
-      node::to_json(event).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  std::fwrite(line.data(), 1, line.size(), out_);
-  std::fputc('\n', out_);
-  std::fflush(out_);
+  out_->write_line(
+      node::to_json(event).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace),
+      node::event_name(event));
 }
 
 }  // namespace peerchat::cli

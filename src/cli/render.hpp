@@ -3,9 +3,11 @@
 
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "cli/output_queue.hpp"
 #include "node/events.hpp"
 
 namespace peerchat::cli {
@@ -17,14 +19,17 @@ std::string sanitize_for_terminal(std::string_view text);
 // One or more human-readable lines for an event, without a trailing newline.
 std::string render_human(const node::Event& event);
 
-// Writes each event as one JSON line and flushes, so a script sees it at once.
+// Writes each event as one JSON line: at once to a FILE (flushed, so a script sees it at
+// once), or into a LineOutput such as the bounded queue that --json peers use.
 class JsonSink final : public node::EventSink {
  public:
-  explicit JsonSink(std::FILE* out) : out_(out) {}
+  explicit JsonSink(std::FILE* out);
+  explicit JsonSink(LineOutput& out) : out_(&out) {}
   void emit(const node::Event& event) override;
 
  private:
-  std::FILE* out_;
+  std::unique_ptr<DirectOutput> owned_;
+  LineOutput* out_;
 };
 
 // Renders events for people and hands the lines to `print` (e.g. the terminal).

@@ -7,17 +7,21 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cli/app.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/input_flow.hpp"
 #include "cli/line_reader.hpp"
+#include "cli/output_queue.hpp"
 #include "cli/render.hpp"
 #include "cli/startup.hpp"
 #include "cli/terminal.hpp"
 #include "node/node.hpp"
+#include "store/errors.hpp"
 
 namespace peerchat::cli {
 namespace {
@@ -42,6 +46,39 @@ node::NodeConfig node_config(const CommonOptions& common, const std::string& nam
   return config;
 }
 
+std::string json_drop_notice(std::size_t total, const std::map<std::string, std::size_t>& kinds) {
+  nlohmann::ordered_json notice = {
+      {"event", "dropped"},
+      {"count", total},
+      {"events", kinds},
+      {"message", fmt::format("stdout was not read fast enough: {} event(s) were dropped; every "
+                              "message is stored, /history PEER shows them",
+                              total)}};
+  return notice.dump();
+}
+
+std::string human_drop_notice(std::size_t total, const std::map<std::string, std::size_t>&) {
+  return fmt::format(
+      "! {} line(s) were dropped because output was not read fast enough; every "
+      "message is stored, /history PEER shows them",
+      total);
+}
+
+// Passes events on, and calls `on_delivered` after each delivery.
+class RoomWatch final : public node::EventSink {
+ public:
+  RoomWatch(node::EventSink& next, std::function<void()> on_delivered)
+      : next_(next), on_delivered_(std::move(on_delivered)) {}
+  void emit(const node::Event& event) override {
+    next_.emit(event);
+    if (std::holds_alternative<node::event::Delivered>(event)) on_delivered_();
+  }
+
+ private:
+  node::EventSink& next_;
+  std::function<void()> on_delivered_;
+};
+
 }  // namespace
 
 int run_peer(const PeerOptions& options) {
@@ -52,39 +89,52 @@ int run_peer(const PeerOptions& options) {
   int exit_code = kExitOk;
   auto profile = open_profile(options.common, &exit_code);
   if (!profile) {
-    const bool in_use = profile.error().message.find("in use") != std::string::npos;
-    return fail_start(options.common.json, in_use ? "data_dir_in_use" : "data_dir_unusable",
-                      profile.error().message, exit_code);
+    const auto& error = profile.error();
+    const char* code = error.code == store::Errc::data_dir_in_use ? "data_dir_in_use"
+                       : exit_code == kExitUsage                  ? "usage"
+                                                                  : "data_dir_unusable";
+    return fail_start(options.common.json, code, error.message, exit_code);
   }
 
   std::optional<Terminal> terminal;
   if (interactive) terminal.emplace(0, 1);
-  std::unique_ptr<node::EventSink> sink;
+  // Off the I/O thread: a reader that stops reading our stdout must not stall any session.
+  std::optional<QueuedOutput> output;
+  if (!terminal) output.emplace(1, options.common.json ? json_drop_notice : human_drop_notice);
+  std::unique_ptr<node::EventSink> printer;
   if (options.common.json) {
-    sink = std::make_unique<JsonSink>(stdout);
+    printer = std::make_unique<JsonSink>(*output);
   } else if (terminal) {
-    sink = std::make_unique<HumanSink>([&](std::string line) { terminal->print(std::move(line)); });
+    printer =
+        std::make_unique<HumanSink>([&](std::string line) { terminal->print(std::move(line)); });
   } else {
-    sink = std::make_unique<HumanSink>([](std::string line) {
-      std::fwrite(line.data(), 1, line.size(), stdout);
-      std::fputc('\n', stdout);
-      std::fflush(stdout);
-    });
+    printer = std::make_unique<HumanSink>(
+        [&](std::string line) { output->write_line(std::move(line), "line"); });
   }
+  // Deliveries free room in a peer's queue: lines from stdin that waited for it go on.
+  std::function<void()> on_delivered;
+  RoomWatch sink(*printer, [&] {
+    if (on_delivered) on_delivered();
+  });
 
   asio::io_context io(1);
   SystemClock clock;
   SystemRandom random;
   node::NodeConfig config = node_config(options.common, profile->name);
   config.port = options.port;
+  config.max_queue_per_peer = options.send_queue;
   Failpoints failpoints = Failpoints::from_environment();
   config.failpoints = &failpoints;
-  node::Node node(io, config, *profile->identity, *profile->store, clock, random, *sink);
+  node::Node node(io, config, *profile->identity, *profile->store, clock, random, sink);
   if (auto restored = node.restore(); !restored) {
     return fail_start(options.common.json, "store_failed", restored.error().message, kExitDataDir);
   }
   if (auto listening = node.listen(); !listening) {
-    return fail_start(options.common.json, "port_in_use", listening.error().message, kExitListen);
+    const auto& error = listening.error();
+    const char* code = error.code == asio::error::address_in_use  ? "port_in_use"
+                       : error.code == asio::error::access_denied ? "port_forbidden"
+                                                                  : "listen_failed";
+    return fail_start(options.common.json, code, error.message, kExitListen);
   }
   node.announce_ready();
   for (const auto& target : options.connect) node.connect(target);
@@ -93,25 +143,26 @@ int run_peer(const PeerOptions& options) {
     node.shutdown(reason, std::move(why), [&io] { io.stop(); });
   };
   CommandInterpreter interpreter(
-      node, CommandInterpreter::Hooks{
-                [&](std::string_view text) {
-                  if (options.common.json) {
-                    std::fputs(fmt::format("{{\"event\":\"help\",\"text\":{}}}\n",
-                                           nlohmann::json(std::string(text)).dump())
-                                   .c_str(),
-                               stdout);
-                    std::fflush(stdout);
-                  } else if (terminal) {
-                    terminal->print(std::string(text));
-                  } else {
-                    std::fwrite(text.data(), 1, text.size(), stdout);
-                    std::fflush(stdout);
-                  }
-                },
-                [&](const std::optional<tls::PeerId>& peer, const std::string& name) {
-                  if (terminal) terminal->set_prompt(peer ? fmt::format("{}> ", name) : "> ");
-                },
-                [&] { quit(wire::ByeReason::quit, "the user quit"); }});
+      node,
+      CommandInterpreter::Hooks{
+          [&](std::string_view text) {
+            if (options.common.json) {
+              output->write_line(fmt::format("{{\"event\":\"help\",\"text\":{}}}",
+                                             nlohmann::json(std::string(text)).dump()),
+                                 "help");
+            } else if (terminal) {
+              terminal->print(std::string(text));
+            } else {
+              std::string_view trimmed = text;
+              if (!trimmed.empty() && trimmed.back() == '\n') trimmed.remove_suffix(1);
+              output->write_line(std::string(trimmed), "help");
+            }
+          },
+          [&](const std::optional<tls::PeerId>& peer, const std::string& name) {
+            if (terminal) terminal->set_prompt(peer ? fmt::format("{}> ", name) : "> ");
+          },
+          [&] { quit(wire::ByeReason::quit, "the user quit"); }},
+      /*wait_when_full=*/!terminal);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](std::error_code ec, int) {
@@ -120,6 +171,18 @@ int run_peer(const PeerOptions& options) {
 
   auto post_line = [&](std::string line) {
     asio::post(io, [&interpreter, line = std::move(line)] { interpreter.handle_line(line); });
+  };
+  // From a pipe, lines are read only as fast as they can be queued (back-pressure).
+  InputFlow flow([&](const std::string& line) { return interpreter.handle_line(line); },
+                 [&](std::function<void()> work) { asio::post(io, std::move(work)); });
+  bool retry_posted = false;
+  on_delivered = [&] {
+    if (retry_posted || flow.waiting() == 0) return;
+    retry_posted = true;
+    asio::post(io, [&] {
+      retry_posted = false;
+      flow.retry();
+    });
   };
   LineReader reader(0);
   std::thread input([&] {
@@ -130,11 +193,11 @@ int run_peer(const PeerOptions& options) {
           [&] { asio::post(io, [&] { quit(wire::ByeReason::quit, "the user quit"); }); });
     } else {
       // In --json mode stdin ending does not end the peer (scripts may close it); /quit does.
-      reader.run(post_line, [&] {
-        if (!options.common.json) {
-          asio::post(io, [&] { quit(wire::ByeReason::quit, "the user quit"); });
-        }
-      });
+      reader.run([&](std::string line) { flow.submit(std::move(line)); },
+                 [&] {
+                   // In order, after every line that is still waiting for room.
+                   if (!options.common.json) flow.submit("/quit");
+                 });
     }
   });
 
@@ -146,6 +209,7 @@ int run_peer(const PeerOptions& options) {
   }
   if (terminal) terminal->stop();
   reader.stop();
+  flow.stop();
   input.join();
   return exit_code;
 }

@@ -95,4 +95,22 @@ json to_json(const Event& event) {
   return std::visit(ToJson{}, event);
 }
 
+std::string_view event_name(const Event& event) {
+  struct Name {
+    std::string_view operator()(const event::Ready&) const { return "ready"; }
+    std::string_view operator()(const event::Connected&) const { return "connected"; }
+    std::string_view operator()(const event::Queued&) const { return "queued"; }
+    std::string_view operator()(const event::Sent&) const { return "sent"; }
+    std::string_view operator()(const event::Message&) const { return "message"; }
+    std::string_view operator()(const event::Delivered&) const { return "delivered"; }
+    std::string_view operator()(const event::Disconnected&) const { return "disconnected"; }
+    std::string_view operator()(const event::Peers&) const { return "peers"; }
+    std::string_view operator()(const event::History&) const { return "history"; }
+    std::string_view operator()(const event::Problem& e) const {
+      return e.warning ? "warning" : "error";
+    }
+  };
+  return std::visit(Name{}, event);
+}
+
 }  // namespace peerchat::node

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -95,6 +96,8 @@ using Event = std::variant<event::Ready, event::Connected, event::Queued, event:
 
 // One JSON object per event, with an "event" field naming it (the --json contract).
 nlohmann::ordered_json to_json(const Event& event);
+// That "event" field's value ("message", "delivered", ..., "error" or "warning").
+std::string_view event_name(const Event& event);
 
 class EventSink {
  public:

@@ -91,6 +91,13 @@ std::optional<tls::PeerId> Node::resolve_peer(std::string_view query) {
   return std::nullopt;
 }
 
+bool Node::queue_has_room(const tls::PeerId& peer_id) const {
+  auto it = peers_.find(peer_id);
+  if (it == peers_.end()) return true;
+  const PeerState& peer = it->second;
+  return peer.unsent.size() + peer.inflight.size() + peer.drafted < config_.max_queue_per_peer;
+}
+
 std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, std::string text) {
   if (auto valid = wire::check_text(text); !valid) {
     report(error_event("invalid_text", fmt::format("message not sent: {}", valid.error().message)));

@@ -62,6 +62,9 @@ class Node final : private session::ConnectionObserver {
   // Finds a peer by name, full ID or ID prefix (>= 4 characters); emits an error if none or
   // several match.
   std::optional<tls::PeerId> resolve_peer(std::string_view query);
+  // False while `peer`'s queue (messages not yet acknowledged) is full: a send would fail with
+  // queue_full. Front ends that can wait (a script's stdin) hold their input until it is not.
+  bool queue_has_room(const tls::PeerId& peer) const;
   // Peers with an open session, for front ends deciding where a plain line goes.
   std::vector<tls::PeerId> connected_peers() const;
   std::string display_name(const tls::PeerId& peer) const;

@@ -1,0 +1,79 @@
+// cli: where event lines go. A process reading our --json stdout may stop reading; writing
+// there from the I/O thread would then block every session (ACKs, keepalives, other peers).
+// QueuedOutput hands lines to a writer thread through a queue bounded in bytes. When the
+// reader falls that far behind, new lines are dropped and counted by event; once the queue has
+// drained, one notice line says how many of each were dropped and how to recover (every
+// message is in the store: /history shows it). Nothing vanishes silently, memory stays
+// bounded, and the node never waits for the reader.
+#pragma once
+
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace peerchat::cli {
+
+class LineOutput {
+ public:
+  virtual ~LineOutput() = default;
+  // One line, without its newline; `kind` names the event (for the drop notice).
+  virtual void write_line(std::string line, std::string_view kind) = 0;
+};
+
+// Writes and flushes at once, on the caller's thread (start-up errors, one-shot commands).
+class DirectOutput final : public LineOutput {
+ public:
+  explicit DirectOutput(std::FILE* out) : out_(out) {}
+  void write_line(std::string line, std::string_view kind) override;
+
+ private:
+  std::FILE* out_;
+};
+
+class QueuedOutput final : public LineOutput {
+ public:
+  // Turns the counts of dropped lines (by kind) into the notice line.
+  using Notice = std::function<std::string(std::size_t total,
+                                           const std::map<std::string, std::size_t>& by_kind)>;
+
+  QueuedOutput(int fd, Notice notice, std::size_t max_bytes = kDefaultMaxBytes);
+  // Writes what is queued for up to `flush_timeout`, then gives up on a reader that is gone.
+  ~QueuedOutput() override;
+  QueuedOutput(const QueuedOutput&) = delete;
+  QueuedOutput& operator=(const QueuedOutput&) = delete;
+
+  // Any thread; never blocks on the reader.
+  void write_line(std::string line, std::string_view kind) override;
+
+  static constexpr std::size_t kDefaultMaxBytes = 32u << 20;
+  static constexpr auto kFlushTimeout = std::chrono::seconds(2);
+
+ private:
+  void run();
+  // Writes all of `data` unless stopping and past the deadline; false if it gave up.
+  bool write_all(std::string_view data);
+
+  const int fd_;
+  const Notice notice_;
+  const std::size_t max_bytes_;
+
+  std::mutex mutex_;
+  std::condition_variable work_;
+  std::deque<std::string> lines_;  // each with its newline
+  std::size_t bytes_ = 0;
+  bool dropping_ = false;  // full: dropping until the queue is empty again
+  std::size_t dropped_ = 0;
+  std::map<std::string, std::size_t> dropped_by_kind_;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point give_up_at_{};
+
+  std::thread writer_;
+};
+
+}  // namespace peerchat::cli

@@ -1,0 +1,88 @@
+#include "cli/output_queue.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
+
+namespace peerchat::cli {
+namespace {
+
+std::string notice(std::size_t total, const std::map<std::string, std::size_t>& kinds) {
+  std::string text = "dropped " + std::to_string(total);
+  for (const auto& [kind, count] : kinds) text += " " + kind + "=" + std::to_string(count);
+  return text;
+}
+
+// Reads lines from `fd` until `quiet` passes with nothing new.
+std::vector<std::string> read_lines(int fd, int quiet_ms) {
+  std::vector<std::string> lines;
+  std::string pending;
+  char chunk[4096];
+  for (int guard = 0; guard < 100'000; ++guard) {
+    pollfd ready{fd, POLLIN, 0};
+    if (::poll(&ready, 1, quiet_ms) <= 0) break;
+    const ssize_t got = ::read(fd, chunk, sizeof chunk);
+    if (got <= 0) break;
+    pending.append(chunk, static_cast<std::size_t>(got));
+    for (std::size_t newline; (newline = pending.find('\n')) != std::string::npos;) {
+      lines.push_back(pending.substr(0, newline));
+      pending.erase(0, newline + 1);
+    }
+  }
+  return lines;
+}
+
+TEST(QueuedOutput, AReaderThatStopsLosesLinesOnlyWithANoticeAndNeverBlocksTheWriter) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  std::vector<std::string> lines;
+  {
+    // 64 KiB of queue, a pipe of 64 KiB that nobody reads yet: 400 KiB of lines cannot all fit.
+    QueuedOutput output(pipe_fds[1], notice, 64 * 1024);
+    const std::string padding(1000, 'x');
+    for (int i = 0; i < 400; ++i) {
+      output.write_line("line " + std::to_string(i) + " " + padding, i % 2 == 0 ? "even" : "odd");
+    }
+    // The writer never blocked (we are here); now the reader catches up.
+    lines = read_lines(pipe_fds[0], 500);
+    output.write_line("after", "late");
+    auto rest = read_lines(pipe_fds[0], 500);
+    lines.insert(lines.end(), rest.begin(), rest.end());
+  }
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+
+  ASSERT_GE(lines.size(), 3u);
+  // First the lines from before the drops, in order, then one notice, then new lines again.
+  std::size_t kept = 0;
+  while (kept < lines.size() && lines[kept].rfind("line ", 0) == 0) {
+    EXPECT_EQ(lines[kept].substr(0, lines[kept].find(' ', 5)), "line " + std::to_string(kept));
+    ++kept;
+  }
+  ASSERT_GT(kept, 0u);
+  ASSERT_LT(kept, 400u);
+  ASSERT_EQ(lines.size(), kept + 2);
+  const std::size_t dropped = 400 - kept;
+  const std::size_t odd = dropped / 2 + ((kept % 2 == 1 && dropped % 2 == 1) ? 1 : 0);
+  EXPECT_EQ(lines[kept], "dropped " + std::to_string(dropped) + " even=" +
+                             std::to_string(dropped - odd) + " odd=" + std::to_string(odd));
+  EXPECT_EQ(lines[kept + 1], "after");
+}
+
+TEST(QueuedOutput, EverythingQueuedIsWrittenBeforeItIsDestroyed) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  {
+    QueuedOutput output(pipe_fds[1], notice);
+    for (int i = 0; i < 100; ++i) output.write_line(std::to_string(i), "n");
+  }
+  ::close(pipe_fds[1]);
+  const auto lines = read_lines(pipe_fds[0], 500);
+  ::close(pipe_fds[0]);
+  ASSERT_EQ(lines.size(), 100u);
+  EXPECT_EQ(lines.back(), "99");
+}
+
+}  // namespace
+}  // namespace peerchat::cli
