@@ -1,6 +1,8 @@
 // The command-line contract: exit codes, one-shot send, id, the data-dir lock.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "harness.hpp"
 
 namespace peerchat::testing {
@@ -54,6 +56,26 @@ TEST(IntegrationCli, SecondProcessOnTheSameDataDirExitsThree) {
       {peerchat_binary(), "--json", "--port", "0", "--data-dir", alice.data_dir().string()}, root);
   EXPECT_EQ(second.exit_code, 3);
   EXPECT_NE(second.err.find("in use"), std::string::npos) << second.err;
+}
+
+TEST(IntegrationCli, StartupErrorsAreNamedByTheirCauseNotByTheirWording) {
+  TempDir root;
+  Peer alice("alice", root);
+  auto first_event = [](const Finished& result) {
+    return json::parse(result.out.substr(0, result.out.find('\n')), nullptr, false);
+  };
+  auto second = run_to_end(
+      {peerchat_binary(), "--json", "--port", "0", "--data-dir", alice.data_dir().string()}, root);
+  EXPECT_EQ(second.exit_code, 3);
+  EXPECT_EQ(first_event(second).value("code", ""), "data_dir_in_use") << second.out;
+
+  // A data dir that cannot be used, whose path happens to say "in use".
+  const auto blocked = root / "not in use";
+  { std::ofstream file(blocked); }  // a file where the directory should be
+  auto unusable = run_to_end(
+      {peerchat_binary(), "--json", "--port", "0", "--data-dir", blocked.string()}, root);
+  EXPECT_EQ(unusable.exit_code, 3);
+  EXPECT_EQ(first_event(unusable).value("code", ""), "data_dir_unusable") << unusable.out;
 }
 
 TEST(IntegrationCli, UsageErrorsExitTwo) {
