@@ -358,13 +358,14 @@ RawSocket::RawSocket(int port, const std::string& source) {
   if (fd_ < 0) return;
   sockaddr_in local{};
   local.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source.c_str(), &local.sin_addr);
-  ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
   sockaddr_in remote{};
   remote.sin_family = AF_INET;
   remote.sin_port = htons(static_cast<std::uint16_t>(port));
   ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
+  // A source that cannot be bound would silently become 127.0.0.1 and change which cap applies.
+  if (::inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+      ::connect(fd_, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
     ::close(fd_);
     fd_ = -1;
   }
@@ -380,7 +381,7 @@ bool RawSocket::send(const std::string& bytes) {
 }
 
 bool RawSocket::closed_by_peer(std::chrono::milliseconds timeout) {
-  if (fd_ < 0) return true;
+  if (fd_ < 0) return false;  // never connected, so nobody closed it
   const auto deadline = Clock::now() + timeout;
   while (true) {
     pollfd fd{fd_, POLLIN, 0};
@@ -391,6 +392,39 @@ bool RawSocket::closed_by_peer(std::chrono::milliseconds timeout) {
     const ssize_t got = ::recv(fd_, chunk, sizeof chunk, 0);
     if (got <= 0) return true;  // EOF or reset; data (a TLS alert) is read past
   }
+}
+
+std::size_t RawSocket::count_closed_by_peer(const std::vector<std::unique_ptr<RawSocket>>& sockets,
+                                            std::size_t expected,
+                                            std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::vector<RawSocket*> open;
+  for (const auto& socket : sockets) {
+    if (socket->fd_ >= 0) open.push_back(socket.get());
+  }
+  std::size_t closed = 0;
+  // One poll() over all open sockets per round; the last round only collects what is ready.
+  for (bool last = false; !last && !open.empty();) {
+    last = closed >= expected;
+    std::vector<pollfd> fds;
+    for (auto* socket : open) fds.push_back(pollfd{socket->fd_, POLLIN, 0});
+    const int ready = ::poll(fds.data(), fds.size(), last ? 0 : remaining_ms(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      if (last || Clock::now() >= deadline) break;
+      continue;
+    }
+    std::vector<RawSocket*> still_open;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents != 0 && open[i]->closed_by_peer(0ms)) {
+        ++closed;
+      } else {
+        still_open.push_back(open[i]);
+      }
+    }
+    open = std::move(still_open);
+  }
+  return closed;
 }
 
 }  // namespace peerchat::testing

@@ -9,6 +9,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -168,8 +169,13 @@ class RawSocket {
   RawSocket& operator=(const RawSocket&) = delete;
   bool connected() const { return fd_ >= 0; }
   bool send(const std::string& bytes);
-  // True once the peer has closed the connection (EOF or reset), waiting up to `timeout`.
+  // True once the peer has closed the connection (EOF or reset), waiting up to `timeout`;
+  // false for a socket that never connected.
   bool closed_by_peer(std::chrono::milliseconds timeout);
+  // How many of `sockets` the peer has closed: waits until `expected` have (or `timeout`
+  // passes), then counts any others already closed too, so callers can check an exact number.
+  static std::size_t count_closed_by_peer(const std::vector<std::unique_ptr<RawSocket>>& sockets,
+                                          std::size_t expected, std::chrono::milliseconds timeout);
 
  private:
   int fd_ = -1;
