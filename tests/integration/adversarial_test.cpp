@@ -3,6 +3,7 @@
 // peer keeps chatting and the victim's memory stays bounded.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -73,17 +74,38 @@ TEST(IntegrationAdversarial, SlowAndTruncatedSendersAreDroppedOthersCarryOn) {
   expect_bounded_memory(alice, "slow and truncated senders");
 }
 
+// Raises this process's soft limit on open descriptors to `wanted` if it is lower, as far as
+// the hard limit allows; true if `wanted` descriptors may now be open.
+bool allow_open_files(rlim_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  if (limit.rlim_cur >= wanted) return true;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  return ::setrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur >= wanted;
+}
+
 TEST(IntegrationAdversarial, TwoThousandConnectionsThatNeverStartTls) {
+  constexpr std::size_t kSockets = 2000;
+  // 32 sources x 16 (the per-address cap) is more than 256, so the global cap is what binds.
+  constexpr std::size_t kSources = 32;
+  constexpr std::size_t kGlobalCap = 256;  // NodeConfig::max_unauthenticated
+  ASSERT_TRUE(allow_open_files(kSockets + 256))
+      << "this test opens " << kSockets << " sockets; raise the hard limit (ulimit -Hn)";
   TempDir root;
   Peer alice("alice", root);
   Peer bob("bob", root, {"--connect", alice.address()});
   ASSERT_TRUE(both_connected(alice, bob));
   std::vector<std::unique_ptr<RawSocket>> sockets;
-  for (int i = 0; i < 2000; ++i) {
+  for (std::size_t i = 0; i < kSockets; ++i) {
     // Spread over a few source addresses, as a small botnet on one host would.
     sockets.push_back(
-        std::make_unique<RawSocket>(alice.port(), "127.0.1." + std::to_string(1 + i % 8)));
+        std::make_unique<RawSocket>(alice.port(), "127.0.1." + std::to_string(1 + i % kSources)));
+    ASSERT_TRUE(sockets.back()->connected()) << "socket " << i;
   }
+  // The victim holds the first 256 until the handshake deadline (10 s) and closes the others
+  // as it accepts them.
+  EXPECT_EQ(RawSocket::count_closed_by_peer(sockets, kSockets - kGlobalCap, 5s),
+            kSockets - kGlobalCap);
   still_chatting(alice, bob, "while 2,000 sockets sit idle");
   alice.command("/peers");
   auto peers = alice.wait_event("peers");
