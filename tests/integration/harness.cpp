@@ -170,6 +170,15 @@ std::string Process::stderr_text() const {
   return text.str();
 }
 
+bool Process::wait_stderr(const std::string& text, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (stderr_text().find(text) == std::string::npos) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);  // polling a file: nothing to wait on
+  }
+  return true;
+}
+
 Finished run_to_end(const std::vector<std::string>& args, const TempDir& dir,
                     std::chrono::milliseconds timeout) {
   static int counter = 0;

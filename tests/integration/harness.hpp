@@ -68,6 +68,8 @@ class Process {
   // True once stdout reached EOF and every line was read.
   bool finished_output();
   std::string stderr_text() const;
+  // True once stderr contains `text`, within `timeout`: logs show some states no event does.
+  bool wait_stderr(const std::string& text, std::chrono::milliseconds timeout);
 
  private:
   void pump_stdout();
