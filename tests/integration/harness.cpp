@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -271,6 +272,24 @@ bool both_connected(Peer& a, Peer& b) {
     };
   };
   return a.wait_for(with(b)).has_value() && b.wait_for(with(a)).has_value();
+}
+
+std::size_t accepted_connections(const std::vector<int>& ports) {
+  std::size_t count = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // column titles
+    while (std::getline(in, line)) {
+      // "  sl  local_address:PORT rem_address:PORT st ...", addresses and ports in hex.
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      if (!(fields >> slot >> local >> remote >> state) || state != "01") continue;  // ESTABLISHED
+      const int port = std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16);
+      count += std::find(ports.begin(), ports.end(), port) != ports.end() ? 1u : 0u;
+    }
+  }
+  return count;
 }
 
 long peak_rss_kib(pid_t pid) {

@@ -135,6 +135,10 @@ class Peer {
 // True once each of `a` and `b` has reported its session with the other (both may send).
 bool both_connected(Peer& a, Peer& b);
 
+// ESTABLISHED TCP connections accepted on any of `ports` on this host, each counted once, at
+// its accepting end (from /proc/net/tcp and tcp6): how many sessions peers listening there hold.
+std::size_t accepted_connections(const std::vector<int>& ports);
+
 // The process's peak resident memory (VmHWM), in KiB.
 long peak_rss_kib(pid_t pid);
 
