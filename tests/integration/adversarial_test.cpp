@@ -111,7 +111,8 @@ TEST(IntegrationAdversarial, TwoThousandConnectionsThatNeverStartTls) {
   auto peers = alice.wait_event("peers");
   ASSERT_TRUE(peers);
   EXPECT_EQ((*peers)["peers"].size(), 1u);
-  expect_bounded_memory(alice, "2,000 idle sockets");
+  // 24 MiB is seen with 256 held, over 100 MiB if every socket were held.
+  expect_bounded_memory(alice, "2,000 idle sockets", 48);
 }
 
 TEST(IntegrationAdversarial, HandshakeBurstFromOneSource) {

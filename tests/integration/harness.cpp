@@ -311,11 +311,39 @@ bool relays(Peer& from, Peer& to, const std::string& text) {
       .has_value();
 }
 
-void expect_bounded_memory(Peer& victim, const std::string& after) {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PEERCHAT_TEST_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define PEERCHAT_TEST_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define PEERCHAT_TEST_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define PEERCHAT_TEST_TSAN 1
+#endif
+
+// A sanitizer build's peak RSS against a plain build's, as seen in these tests: ASan (shadow
+// memory, redzones, a quarantine of freed blocks) 4-6x, and 13x after the churn of the
+// 200-handshake burst (159 MiB against 12); TSan (shadow memory) 3-5x.
+#if defined(PEERCHAT_TEST_ASAN)
+constexpr long kSanitizerMemoryFactor = 10;
+#elif defined(PEERCHAT_TEST_TSAN)
+constexpr long kSanitizerMemoryFactor = 4;
+#else
+constexpr long kSanitizerMemoryFactor = 1;
+#endif
+
+void expect_bounded_memory(Peer& victim, const std::string& after, long limit_mib) {
   const long peak = peak_rss_kib(victim.process().pid());
-  std::cout << "victim peak RSS after " << after << ": " << peak << " KiB\n";
+  const long limit_kib = limit_mib * 1024 * kSanitizerMemoryFactor;
+  std::cout << "victim peak RSS after " << after << ": " << peak << " KiB (limit " << limit_kib
+            << " KiB)\n";
   EXPECT_GT(peak, 0);
-  EXPECT_LT(peak, 256 * 1024) << after;
+  EXPECT_LT(peak, limit_kib) << after;
 }
 
 Database::Database(const std::filesystem::path& data_dir) {

@@ -145,8 +145,10 @@ long peak_rss_kib(pid_t pid);
 // `from` sends `text` to `to` by name; true once `to` shows it (the honest path still works).
 bool relays(Peer& from, Peer& to, const std::string& text);
 
-// Prints the victim's peak RSS for the test log and checks it stayed bounded (256 MiB).
-void expect_bounded_memory(Peer& victim, const std::string& after);
+// Prints the victim's peak RSS for the test log and checks it stayed under `limit_mib`, a
+// bound for a plain build (a victim in these tests peaks at about 12 MiB; hence 24 by default).
+// Sanitizer builds (the victim is built like this binary) get the bound times their overhead.
+void expect_bounded_memory(Peer& victim, const std::string& after, long limit_mib = 24);
 
 // Read-only look into a peer's database (safe while the peer runs: WAL readers don't block).
 class Database {
