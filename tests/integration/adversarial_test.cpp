@@ -135,7 +135,8 @@ TEST(IntegrationAdversarial, HandshakeBurstFromOneSource) {
   for (auto& thread : flood) thread.join();
   still_chatting(alice, bob, "after a handshake burst");
   std::cout << completed << " of 200 burst handshakes completed\n";
-  EXPECT_GT(completed.load(), 0);
+  // At most 8 at a time from 127.0.0.1 is under the per-address cap (16): none is refused.
+  EXPECT_EQ(completed.load(), 200);
   expect_bounded_memory(alice, "a burst of 200 handshakes");
 }
 
