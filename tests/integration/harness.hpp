@@ -9,6 +9,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -67,6 +68,8 @@ class Process {
   // True once stdout reached EOF and every line was read.
   bool finished_output();
   std::string stderr_text() const;
+  // True once stderr contains `text`, within `timeout`: logs show some states no event does.
+  bool wait_stderr(const std::string& text, std::chrono::milliseconds timeout);
 
  private:
   void pump_stdout();
@@ -132,14 +135,20 @@ class Peer {
 // True once each of `a` and `b` has reported its session with the other (both may send).
 bool both_connected(Peer& a, Peer& b);
 
+// ESTABLISHED TCP connections accepted on any of `ports` on this host, each counted once, at
+// its accepting end (from /proc/net/tcp and tcp6): how many sessions peers listening there hold.
+std::size_t accepted_connections(const std::vector<int>& ports);
+
 // The process's peak resident memory (VmHWM), in KiB.
 long peak_rss_kib(pid_t pid);
 
 // `from` sends `text` to `to` by name; true once `to` shows it (the honest path still works).
 bool relays(Peer& from, Peer& to, const std::string& text);
 
-// Prints the victim's peak RSS for the test log and checks it stayed bounded (256 MiB).
-void expect_bounded_memory(Peer& victim, const std::string& after);
+// Prints the victim's peak RSS for the test log and checks it stayed under `limit_mib`, a
+// bound for a plain build (a victim in these tests peaks at about 12 MiB; hence 24 by default).
+// Sanitizer builds (the victim is built like this binary) get the bound times their overhead.
+void expect_bounded_memory(Peer& victim, const std::string& after, long limit_mib = 24);
 
 // Read-only look into a peer's database (safe while the peer runs: WAL readers don't block).
 class Database {
@@ -168,8 +177,13 @@ class RawSocket {
   RawSocket& operator=(const RawSocket&) = delete;
   bool connected() const { return fd_ >= 0; }
   bool send(const std::string& bytes);
-  // True once the peer has closed the connection (EOF or reset), waiting up to `timeout`.
+  // True once the peer has closed the connection (EOF or reset), waiting up to `timeout`;
+  // false for a socket that never connected.
   bool closed_by_peer(std::chrono::milliseconds timeout);
+  // How many of `sockets` the peer has closed: waits until `expected` have (or `timeout`
+  // passes), then counts any others already closed too, so callers can check an exact number.
+  static std::size_t count_closed_by_peer(const std::vector<std::unique_ptr<RawSocket>>& sockets,
+                                          std::size_t expected, std::chrono::milliseconds timeout);
 
  private:
   int fd_ = -1;

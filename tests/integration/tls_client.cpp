@@ -109,7 +109,7 @@ void TlsClient::reset() {
 }
 
 bool TlsClient::closed_by_peer(std::chrono::milliseconds timeout) {
-  if (fd_ < 0) return true;
+  if (fd_ < 0) return false;  // never connected (or reset by us): the victim closed nothing
   const auto deadline = Clock::now() + timeout;
   char chunk[4096];
   while (Clock::now() < deadline) {
