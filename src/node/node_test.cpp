@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "store/store.hpp"
+#include "tcp_table.hpp"
 #include "tls/identity.hpp"
 
 namespace peerchat::node {
@@ -32,21 +33,13 @@ class RecordingSink final : public EventSink {
 };
 
 // ESTABLISHED TCP connections accepted on any of `ports`, each counted once, at its accepting
-// end (from /proc/net/tcp and tcp6): the sessions the nodes listening there hold.
+// end: the sessions the nodes listening there hold.
 std::size_t accepted_connections(const std::vector<std::uint16_t>& ports) {
   std::size_t count = 0;
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream in(table);
-    std::string line;
-    std::getline(in, line);  // column titles
-    while (std::getline(in, line)) {
-      // "  sl  local_address:PORT rem_address:PORT st ...", addresses and ports in hex.
-      std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      if (!(fields >> slot >> local >> remote >> state) || state != "01") continue;  // ESTABLISHED
-      const auto port =
-          static_cast<std::uint16_t>(std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16));
-      count += std::find(ports.begin(), ports.end(), port) != ports.end() ? 1u : 0u;
+  for (const auto& socket : peerchat::testing::tcp_sockets()) {
+    if (socket.established &&
+        std::find(ports.begin(), ports.end(), socket.local_port) != ports.end()) {
+      ++count;
     }
   }
   return count;

@@ -12,8 +12,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <stdlib.h>
 
@@ -21,6 +19,7 @@
 
 #include "node/node.hpp"
 #include "store/store.hpp"
+#include "tcp_table.hpp"
 #include "tls/context.hpp"
 #include "tls/identity.hpp"
 #include "wire/frame.hpp"
@@ -63,26 +62,11 @@ class RecordingSink final : public EventSink {
 };
 
 // Bytes the kernel holds for the node, unread, on the connection from local port `client_port`
-// to the node's `node_port` (the rx_queue column of /proc/net/tcp{,6}). 0 once the node's
-// reader has taken everything that peer sent.
+// to the node's `node_port`. 0 once the node's reader has taken everything that peer sent.
 inline long unread_by_node(std::uint16_t node_port, std::uint16_t client_port) {
-  for (const char* table : {"/proc/net/tcp6", "/proc/net/tcp"}) {
-    std::ifstream in(table);
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, remote, state, queues;
-      fields >> slot >> local >> remote >> state >> queues;
-      const auto port_of = [](const std::string& address) {
-        return static_cast<std::uint16_t>(
-            std::stoul(address.substr(address.find(':') + 1), nullptr, 16));
-      };
-      if (local.empty() || remote.empty() || port_of(local) != node_port ||
-          port_of(remote) != client_port) {
-        continue;
-      }
-      return std::stol(queues.substr(queues.find(':') + 1), nullptr, 16);
+  for (const auto& socket : peerchat::testing::tcp_sockets()) {
+    if (socket.local_port == node_port && socket.remote_port == client_port) {
+      return socket.unread_bytes;
     }
   }
   return -1;

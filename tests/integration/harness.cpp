@@ -1,4 +1,5 @@
 #include "harness.hpp"
+#include "tcp_table.hpp"
 
 #include <gtest/gtest.h>
 
@@ -276,17 +277,10 @@ bool both_connected(Peer& a, Peer& b) {
 
 std::size_t accepted_connections(const std::vector<int>& ports) {
   std::size_t count = 0;
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream in(table);
-    std::string line;
-    std::getline(in, line);  // column titles
-    while (std::getline(in, line)) {
-      // "  sl  local_address:PORT rem_address:PORT st ...", addresses and ports in hex.
-      std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      if (!(fields >> slot >> local >> remote >> state) || state != "01") continue;  // ESTABLISHED
-      const int port = std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16);
-      count += std::find(ports.begin(), ports.end(), port) != ports.end() ? 1u : 0u;
+  for (const auto& socket : tcp_sockets()) {
+    if (socket.established &&
+        std::find(ports.begin(), ports.end(), static_cast<int>(socket.local_port)) != ports.end()) {
+      ++count;
     }
   }
   return count;
