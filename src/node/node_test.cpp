@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "node/node_test_support.hpp"
 #include "store/store.hpp"
 #include "tcp_table.hpp"
 #include "tls/identity.hpp"
@@ -17,20 +18,7 @@
 namespace peerchat::node {
 namespace {
 
-class RecordingSink final : public EventSink {
- public:
-  void emit(const Event& event) override { events.push_back(event); }
-
-  template <class T>
-  std::vector<T> all() const {
-    std::vector<T> found;
-    for (const auto& event : events) {
-      if (const auto* match = std::get_if<T>(&event)) found.push_back(*match);
-    }
-    return found;
-  }
-  std::vector<Event> events;
-};
+using testing::RecordingSink;
 
 // ESTABLISHED TCP connections accepted on any of `ports`, each counted once, at its accepting
 // end: the sessions the nodes listening there hold.

@@ -31,6 +31,14 @@ using namespace std::chrono_literals;
 class RecordingSink final : public EventSink {
  public:
   void emit(const Event& event) override { events.push_back(event); }
+  template <class T>
+  std::vector<T> all() const {
+    std::vector<T> found;
+    for (const auto& event : events) {
+      if (const auto* match = std::get_if<T>(&event)) found.push_back(*match);
+    }
+    return found;
+  }
   std::vector<event::Message> messages_from(const tls::PeerId& peer) const {
     std::vector<event::Message> found;
     for (const auto& event : events) {
