@@ -14,7 +14,7 @@ constexpr std::size_t kChunk = 4096;
 
 }  // namespace
 
-void DirectOutput::write_line(std::string line, std::string_view /*kind*/) {
+void DirectOutput::write_line(std::string line, std::string_view /*kind*/, std::uint64_t /*seq*/) {
   line.push_back('\n');
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fflush(out_);
@@ -33,14 +33,16 @@ QueuedOutput::~QueuedOutput() {
   writer_.join();
 }
 
-void QueuedOutput::write_line(std::string line, std::string_view kind) {
+void QueuedOutput::write_line(std::string line, std::string_view kind, std::uint64_t seq) {
   line.push_back('\n');
   {
     std::lock_guard lock(mutex_);
     if (dropping_ || bytes_ + line.size() > max_bytes_) {
       dropping_ = true;
-      ++dropped_;
-      ++dropped_by_kind_[std::string(kind)];
+      ++dropped_.total;
+      ++dropped_.by_kind[std::string(kind)];
+      if (dropped_.first_seq == 0) dropped_.first_seq = seq;
+      dropped_.last_seq = seq;
       return;
     }
     bytes_ += line.size();
@@ -57,9 +59,8 @@ void QueuedOutput::run() {
       work_.wait(lock, [&] { return stopping_ || !lines_.empty() || dropping_; });
       if (lines_.empty() && dropping_) {
         // Everything from before the drops is out: say what was lost, then carry on.
-        line = notice_(dropped_, dropped_by_kind_) + "\n";
-        dropped_ = 0;
-        dropped_by_kind_.clear();
+        line = notice_(dropped_) + "\n";
+        dropped_ = {};
         dropping_ = false;
       } else if (lines_.empty()) {
         return;  // stopping, all written

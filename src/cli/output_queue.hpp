@@ -7,7 +7,9 @@
 // bounded, and the node never waits for the reader.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <functional>
@@ -22,15 +24,16 @@ namespace peerchat::cli {
 class LineOutput {
  public:
   virtual ~LineOutput() = default;
-  // One line, without its newline; `kind` names the event (for the drop notice).
-  virtual void write_line(std::string line, std::string_view kind) = 0;
+  // One line, without its newline; `kind` names the event and `seq` numbers it (0: none), for
+  // the drop notice.
+  virtual void write_line(std::string line, std::string_view kind, std::uint64_t seq = 0) = 0;
 };
 
 // Writes and flushes at once, on the caller's thread (start-up errors, one-shot commands).
 class DirectOutput final : public LineOutput {
  public:
   explicit DirectOutput(std::FILE* out) : out_(out) {}
-  void write_line(std::string line, std::string_view kind) override;
+  void write_line(std::string line, std::string_view kind, std::uint64_t seq = 0) override;
 
  private:
   std::FILE* out_;
@@ -38,9 +41,15 @@ class DirectOutput final : public LineOutput {
 
 class QueuedOutput final : public LineOutput {
  public:
-  // Turns the counts of dropped lines (by kind) into the notice line.
-  using Notice = std::function<std::string(std::size_t total,
-                                           const std::map<std::string, std::size_t>& by_kind)>;
+  // What was dropped between two lines that were written.
+  struct Dropped {
+    std::size_t total = 0;
+    std::map<std::string, std::size_t> by_kind;
+    std::uint64_t first_seq = 0;  // event numbers of the first and last dropped (0: unnumbered)
+    std::uint64_t last_seq = 0;
+  };
+  // Turns what was dropped into the notice line.
+  using Notice = std::function<std::string(const Dropped& dropped)>;
 
   QueuedOutput(int fd, Notice notice, std::size_t max_bytes = kDefaultMaxBytes);
   // Writes what is queued for up to `flush_timeout`, then gives up on a reader that is gone.
@@ -49,7 +58,7 @@ class QueuedOutput final : public LineOutput {
   QueuedOutput& operator=(const QueuedOutput&) = delete;
 
   // Any thread; never blocks on the reader.
-  void write_line(std::string line, std::string_view kind) override;
+  void write_line(std::string line, std::string_view kind, std::uint64_t seq = 0) override;
 
   static constexpr std::size_t kDefaultMaxBytes = 32u << 20;
   static constexpr auto kFlushTimeout = std::chrono::seconds(2);
@@ -68,8 +77,7 @@ class QueuedOutput final : public LineOutput {
   std::deque<std::string> lines_;  // each with its newline
   std::size_t bytes_ = 0;
   bool dropping_ = false;  // full: dropping until the queue is empty again
-  std::size_t dropped_ = 0;
-  std::map<std::string, std::size_t> dropped_by_kind_;
+  Dropped dropped_;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point give_up_at_{};
 

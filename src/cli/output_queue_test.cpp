@@ -8,10 +8,12 @@
 namespace peerchat::cli {
 namespace {
 
-std::string notice(std::size_t total, const std::map<std::string, std::size_t>& kinds) {
-  std::string text = "dropped " + std::to_string(total);
-  for (const auto& [kind, count] : kinds) text += " " + kind + "=" + std::to_string(count);
-  return text;
+std::string notice(const QueuedOutput::Dropped& dropped) {
+  std::string text = "dropped " + std::to_string(dropped.total);
+  for (const auto& [kind, count] : dropped.by_kind)
+    text += " " + kind + "=" + std::to_string(count);
+  return text + " seq " + std::to_string(dropped.first_seq) + "-" +
+         std::to_string(dropped.last_seq);
 }
 
 // Reads lines from `fd` until `quiet` passes with nothing new.
@@ -42,7 +44,8 @@ TEST(QueuedOutput, AReaderThatStopsLosesLinesOnlyWithANoticeAndNeverBlocksTheWri
     QueuedOutput output(pipe_fds[1], notice, 64 * 1024);
     const std::string padding(1000, 'x');
     for (int i = 0; i < 400; ++i) {
-      output.write_line("line " + std::to_string(i) + " " + padding, i % 2 == 0 ? "even" : "odd");
+      output.write_line("line " + std::to_string(i) + " " + padding, i % 2 == 0 ? "even" : "odd",
+                        static_cast<std::uint64_t>(i + 1));
     }
     // The writer never blocked (we are here); now the reader catches up.
     lines = read_lines(pipe_fds[0], 500);
@@ -65,8 +68,9 @@ TEST(QueuedOutput, AReaderThatStopsLosesLinesOnlyWithANoticeAndNeverBlocksTheWri
   ASSERT_EQ(lines.size(), kept + 2);
   const std::size_t dropped = 400 - kept;
   const std::size_t odd = dropped / 2 + ((kept % 2 == 1 && dropped % 2 == 1) ? 1 : 0);
-  EXPECT_EQ(lines[kept], "dropped " + std::to_string(dropped) + " even=" +
-                             std::to_string(dropped - odd) + " odd=" + std::to_string(odd));
+  EXPECT_EQ(lines[kept],
+            "dropped " + std::to_string(dropped) + " even=" + std::to_string(dropped - odd) +
+                " odd=" + std::to_string(odd) + " seq " + std::to_string(kept + 1) + "-400");
   EXPECT_EQ(lines[kept + 1], "after");
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "cli/output_queue.hpp"
+#include "node/event_bus.hpp"
 #include "node/events.hpp"
 
 namespace peerchat::cli {
@@ -20,12 +21,14 @@ std::string sanitize_for_terminal(std::string_view text);
 std::string render_human(const node::Event& event);
 
 // Writes each event as one JSON line: at once to a FILE (flushed, so a script sees it at
-// once), or into a LineOutput such as the bounded queue that --json peers use.
-class JsonSink final : public node::EventSink {
+// once), or into a LineOutput such as the bounded queue that --json peers use. Events heard
+// from the bus carry their number as "event_seq".
+class JsonSink final : public node::EventSink, public node::EventSubscriber {
  public:
   explicit JsonSink(std::FILE* out);
   explicit JsonSink(LineOutput& out) : out_(&out) {}
-  void emit(const node::Event& event) override;
+  void emit(const node::Event& event) override { on_event(0, event); }
+  void on_event(std::uint64_t seq, const node::Event& event) override;
 
  private:
   std::unique_ptr<DirectOutput> owned_;
@@ -33,10 +36,11 @@ class JsonSink final : public node::EventSink {
 };
 
 // Renders events for people and hands the lines to `print` (e.g. the terminal).
-class HumanSink final : public node::EventSink {
+class HumanSink final : public node::EventSink, public node::EventSubscriber {
  public:
   explicit HumanSink(std::function<void(std::string)> print) : print_(std::move(print)) {}
   void emit(const node::Event& event) override { print_(render_human(event)); }
+  void on_event(std::uint64_t, const node::Event& event) override { emit(event); }
 
  private:
   std::function<void(std::string)> print_;

@@ -20,6 +20,7 @@
 #include "cli/render.hpp"
 #include "cli/startup.hpp"
 #include "cli/terminal.hpp"
+#include "node/event_bus.hpp"
 #include "node/node.hpp"
 #include "store/errors.hpp"
 
@@ -46,36 +47,36 @@ node::NodeConfig node_config(const CommonOptions& common, const std::string& nam
   return config;
 }
 
-std::string json_drop_notice(std::size_t total, const std::map<std::string, std::size_t>& kinds) {
+std::string json_drop_notice(const QueuedOutput::Dropped& dropped) {
   nlohmann::ordered_json notice = {
       {"event", "dropped"},
-      {"count", total},
-      {"events", kinds},
+      {"count", dropped.total},
+      {"events", dropped.by_kind},
+      {"first_seq", dropped.first_seq},
+      {"last_seq", dropped.last_seq},
       {"message", fmt::format("stdout was not read fast enough: {} event(s) were dropped; every "
                               "message is stored, /history PEER shows them",
-                              total)}};
+                              dropped.total)}};
   return notice.dump();
 }
 
-std::string human_drop_notice(std::size_t total, const std::map<std::string, std::size_t>&) {
+std::string human_drop_notice(const QueuedOutput::Dropped& dropped) {
   return fmt::format(
       "! {} line(s) were dropped because output was not read fast enough; every "
       "message is stored, /history PEER shows them",
-      total);
+      dropped.total);
 }
 
-// Passes events on, and calls `on_delivered` after each delivery.
-class RoomWatch final : public node::EventSink {
+// Calls `on_delivered` after each delivery (which frees room in a peer's queue).
+class DeliveryWatch final : public node::EventSubscriber {
  public:
-  RoomWatch(node::EventSink& next, std::function<void()> on_delivered)
-      : next_(next), on_delivered_(std::move(on_delivered)) {}
-  void emit(const node::Event& event) override {
-    next_.emit(event);
+  explicit DeliveryWatch(std::function<void()> on_delivered)
+      : on_delivered_(std::move(on_delivered)) {}
+  void on_event(std::uint64_t, const node::Event& event) override {
     if (std::holds_alternative<node::event::Delivered>(event)) on_delivered_();
   }
 
  private:
-  node::EventSink& next_;
   std::function<void()> on_delivered_;
 };
 
@@ -101,7 +102,7 @@ int run_peer(const PeerOptions& options) {
   // Off the I/O thread: a reader that stops reading our stdout must not stall any session.
   std::optional<QueuedOutput> output;
   if (!terminal) output.emplace(1, options.common.json ? json_drop_notice : human_drop_notice);
-  std::unique_ptr<node::EventSink> printer;
+  std::unique_ptr<node::EventSubscriber> printer;
   if (options.common.json) {
     printer = std::make_unique<JsonSink>(*output);
   } else if (terminal) {
@@ -111,11 +112,14 @@ int run_peer(const PeerOptions& options) {
     printer = std::make_unique<HumanSink>(
         [&](std::string line) { output->write_line(std::move(line), "line"); });
   }
+  node::EventBus bus;
+  bus.subscribe(*printer);
   // Deliveries free room in a peer's queue: lines from stdin that waited for it go on.
   std::function<void()> on_delivered;
-  RoomWatch sink(*printer, [&] {
+  DeliveryWatch delivery_watch([&] {
     if (on_delivered) on_delivered();
   });
+  bus.subscribe(delivery_watch);
 
   asio::io_context io(1);
   SystemClock clock;
@@ -125,7 +129,7 @@ int run_peer(const PeerOptions& options) {
   config.max_queue_per_peer = options.send_queue;
   Failpoints failpoints = Failpoints::from_environment();
   config.failpoints = &failpoints;
-  node::Node node(io, config, *profile->identity, *profile->store, clock, random, sink);
+  node::Node node(io, config, *profile->identity, *profile->store, clock, random, bus);
   if (auto restored = node.restore(); !restored) {
     return fail_start(options.common.json, "store_failed", restored.error().message, kExitDataDir);
   }

@@ -220,11 +220,12 @@ TEST(IntegrationBackpressure, AStalledStdoutStallsNoSession) {
   // Nothing vanished: every message is there once the reader catches up (well below the
   // output queue's bound, so none was dropped).
   std::size_t messages = 0;
+  std::uint64_t expected_seq = 2;  // `ready` was event 1
   for (const auto& event : receiver.read_all(2s)) {
-    if (event.is_object() && event.value("event", "") == "message") ++messages;
-    if (event.is_object()) {
-      EXPECT_NE(event.value("event", ""), "dropped");
-    }
+    ASSERT_TRUE(event.is_object());
+    if (event.value("event", "") == "message") ++messages;
+    EXPECT_NE(event.value("event", ""), "dropped");
+    EXPECT_EQ(event.value("event_seq", std::uint64_t{0}), expected_seq++) << event.dump();
   }
   EXPECT_EQ(messages, static_cast<std::size_t>(kMessages + 1));
 }
