@@ -189,4 +189,34 @@ class RawSocket {
   int fd_ = -1;
 };
 
+// One row of a peer's `messages` table.
+struct MessageRow {
+  long long local_id = 0;  // arrival order in that database
+  std::string peer;        // grouped peer ID: the author (incoming) or the recipient (outgoing)
+  std::string message_id;  // lower-case hex, as in --json events
+  bool outgoing = false;
+  long long seq = 0;
+  std::string text;
+};
+// Calls `visit` with every message in the database under `data_dir` that arrived after the one
+// with `after_local_id`, in arrival order, one row in memory at a time (read-only: safe while
+// the peer runs).
+void for_each_message(const std::filesystem::path& data_dir,
+                      const std::function<void(const MessageRow&)>& visit,
+                      long long after_local_id = 0);
+
+// A peer's events read straight from its stdout, each once and in order, at a constant cost
+// per event (Peer::wait_for rescans its whole log on each call, too slow for tens of thousands
+// of events). Events the Peer has already read are not seen here, and events read here are not
+// in Peer::log(): switch to a stream after the last Peer::wait_for on that peer.
+class EventStream {
+ public:
+  explicit EventStream(Peer& peer) : process_(peer.process()) {}
+  // The next event, or nullopt on timeout or once the process closed its stdout.
+  std::optional<json> next(std::chrono::milliseconds timeout);
+
+ private:
+  Process& process_;
+};
+
 }  // namespace peerchat::testing
