@@ -475,58 +475,58 @@ std::size_t RawSocket::count_closed_by_peer(const std::vector<std::unique_ptr<Ra
     open = std::move(still_open);
   }
   return closed;
+}
 
-  void for_each_message(const std::filesystem::path& data_dir,
-                        const std::function<void(const MessageRow&)>& visit,
-                        long long after_local_id) {
-    const auto file = data_dir / "peerchat.db";
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      sqlite3_close(db);
-      throw std::runtime_error("cannot open " + file.string());
-    }
-    sqlite3_busy_timeout(db, 2000);
-    sqlite3_stmt* statement = nullptr;
-    const char* sql =
-        "SELECT local_id, hex(peer_id), lower(hex(message_id)), outgoing, seq, text FROM messages "
-        "WHERE local_id > ?1 ORDER BY local_id";
-    if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) != SQLITE_OK) {
-      const std::string error = sqlite3_errmsg(db);
-      sqlite3_close(db);
-      throw std::runtime_error("cannot read messages from " + file.string() + ": " + error);
-    }
-    sqlite3_bind_int64(statement, 1, after_local_id);
-    auto text_of = [&](int column) {
-      const auto* text = sqlite3_column_text(statement, column);
-      return std::string(text != nullptr ? reinterpret_cast<const char*>(text) : "",
-                         static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
-    };
-    int step = SQLITE_ROW;
-    while ((step = sqlite3_step(statement)) == SQLITE_ROW) {
-      const std::string hex = text_of(1);
-      tls::PeerId::Bytes bytes{};
-      for (std::size_t i = 0; i < bytes.size() && 2 * i + 1 < hex.size(); ++i) {
-        bytes[i] = static_cast<std::uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
-      }
-      visit(MessageRow{sqlite3_column_int64(statement, 0), tls::PeerId(bytes).to_string(),
-                       text_of(2), sqlite3_column_int(statement, 3) != 0,
-                       sqlite3_column_int64(statement, 4), text_of(5)});
-    }
-    const std::string error = sqlite3_errmsg(db);
-    sqlite3_finalize(statement);
+void for_each_message(const std::filesystem::path& data_dir,
+                      const std::function<void(const MessageRow&)>& visit,
+                      long long after_local_id) {
+  const auto file = data_dir / "peerchat.db";
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     sqlite3_close(db);
-    if (step != SQLITE_DONE)
-      throw std::runtime_error("cannot read " + file.string() + ": " + error);
+    throw std::runtime_error("cannot open " + file.string());
   }
-
-  std::optional<json> EventStream::next(std::chrono::milliseconds timeout) {
-    auto line = process_.read_line(timeout);
-    if (!line) return std::nullopt;
-    json event = json::parse(*line, nullptr, false);
-    if (event.is_discarded() || !event.is_object() || !event.contains("event")) {
-      throw std::runtime_error("non-JSON line on stdout: " + *line);  // stdout is events only
+  sqlite3_busy_timeout(db, 2000);
+  sqlite3_stmt* statement = nullptr;
+  const char* sql =
+      "SELECT local_id, hex(peer_id), lower(hex(message_id)), outgoing, seq, text FROM messages "
+      "WHERE local_id > ?1 ORDER BY local_id";
+  if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) != SQLITE_OK) {
+    const std::string error = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    throw std::runtime_error("cannot read messages from " + file.string() + ": " + error);
+  }
+  sqlite3_bind_int64(statement, 1, after_local_id);
+  auto text_of = [&](int column) {
+    const auto* text = sqlite3_column_text(statement, column);
+    return std::string(text != nullptr ? reinterpret_cast<const char*>(text) : "",
+                       static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
+  };
+  int step = SQLITE_ROW;
+  while ((step = sqlite3_step(statement)) == SQLITE_ROW) {
+    const std::string hex = text_of(1);
+    tls::PeerId::Bytes bytes{};
+    for (std::size_t i = 0; i < bytes.size() && 2 * i + 1 < hex.size(); ++i) {
+      bytes[i] = static_cast<std::uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
     }
-    return event;
+    visit(MessageRow{sqlite3_column_int64(statement, 0), tls::PeerId(bytes).to_string(), text_of(2),
+                     sqlite3_column_int(statement, 3) != 0, sqlite3_column_int64(statement, 4),
+                     text_of(5)});
   }
+  const std::string error = sqlite3_errmsg(db);
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  if (step != SQLITE_DONE) throw std::runtime_error("cannot read " + file.string() + ": " + error);
+}
+
+std::optional<json> EventStream::next(std::chrono::milliseconds timeout) {
+  auto line = process_.read_line(timeout);
+  if (!line) return std::nullopt;
+  json event = json::parse(*line, nullptr, false);
+  if (event.is_discarded() || !event.is_object() || !event.contains("event")) {
+    throw std::runtime_error("non-JSON line on stdout: " + *line);  // stdout is events only
+  }
+  return event;
+}
 
 }  // namespace peerchat::testing
