@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "cli/app.hpp"
-#include "cli/commands.hpp"
+#include "cli/help.hpp"
 #include "cli/exit_codes.hpp"
 
 namespace {

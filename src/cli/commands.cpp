@@ -24,19 +24,6 @@ std::pair<std::string_view, std::string_view> split_word(std::string_view text) 
 
 }  // namespace
 
-std::string_view command_help() {
-  return "Commands:\n"
-         "  /connect HOST:PORT      connect to a peer (IPv6: [ADDR]:PORT; hostnames work)\n"
-         "  /connect ID@HOST:PORT   connect only if the peer has that peer ID\n"
-         "  /peers                  list connected peers with their fingerprints\n"
-         "  /msg PEER TEXT          send TEXT to PEER (display name, peer ID or ID prefix)\n"
-         "  /query PEER             send plain lines to PEER from now on (/query alone: stop)\n"
-         "  /history PEER [N]       the last N messages with PEER (default 20), with their state\n"
-         "  /quit                   say goodbye to every peer and exit\n"
-         "  /help                   this text\n"
-         "A plain line goes to the /query peer, or to the only connected peer.\n";
-}
-
 CommandInterpreter::CommandInterpreter(node::Node& node, Hooks hooks, bool wait_when_full)
     : node_(node), hooks_(std::move(hooks)), wait_when_full_(wait_when_full) {}
 

@@ -7,12 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "cli/help.hpp"
 #include "node/node.hpp"
 
 namespace peerchat::cli {
-
-// The text of /help, also printed by --help.
-std::string_view command_help();
 
 class CommandInterpreter {
  public:
