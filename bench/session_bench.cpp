@@ -56,8 +56,8 @@ class End final : public session::ConnectionObserver {
     if (credited) credited();
   }
   void on_closed(Connection&, const session::CloseReason& reason) override {
-    if (reason.code != "local_quit" && reason.code != "quit" && !stopping) {
-      fmt::print(stderr, "bench: session closed: {} ({})\n", reason.message, reason.code);
+    if (reason.code != Code::local_quit && reason.code != Code::quit && !stopping) {
+      fmt::print(stderr, "bench: session closed: {} ({})\n", reason.message, name(reason.code));
     }
   }
   void on_stream_data(Connection& connection_, std::uint32_t,
@@ -121,7 +121,7 @@ class Pair {
     receiver_.stopping = true;
     for (auto* side : {&sender_, &receiver_}) {
       auto& io = side == &sender_ ? sender_io_ : receiver_io_;
-      asio::post(io, [side] { side->connection->abort({"quit", "benchmark over", false}); });
+      asio::post(io, [side] { side->connection->abort({Code::quit, "benchmark over", false}); });
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     sender_io_.stop();

@@ -71,14 +71,14 @@ bool CommandInterpreter::handle_line(std::string_view raw) {
   } else if (command == "/help") {
     if (hooks_.show_help) hooks_.show_help(command_help());
   } else {
-    node_.report_error("unknown_command",
+    node_.report_error(Code::unknown_command,
                        fmt::format("unknown command '{}'; /help lists the commands", command));
   }
   return true;
 }
 
 bool CommandInterpreter::usage(std::string message) {
-  node_.report_error("usage", std::move(message));
+  node_.report_error(Code::usage, std::move(message));
   return true;
 }
 
@@ -99,7 +99,7 @@ bool CommandInterpreter::send_plain(std::string_view text) {
   const auto connected = node_.connected_peers();
   if (connected.size() == 1) return send(connected.front().compact(), text);
   node_.report_error(
-      "usage",
+      Code::usage,
       connected.empty()
           ? "nobody is connected; /connect HOST:PORT first"
           : "several peers are connected; use /msg PEER TEXT or pick one with /query PEER");

@@ -58,7 +58,7 @@ struct Human {
   }
   std::string operator()(const node::event::Disconnected& e) const {
     return fmt::format("* disconnected: {}: {} ({})", who(e.name, e.peer),
-                       sanitize_for_terminal(e.message), e.reason);
+                       sanitize_for_terminal(e.message), name(e.reason));
   }
   std::string operator()(const node::event::Peers& e) const {
     if (e.peers.empty()) return "* nobody is connected; /connect HOST:PORT to reach a peer";

@@ -28,11 +28,11 @@ namespace peerchat::cli {
 namespace {
 
 // Reports a start-up failure on stderr, and as an error event in --json mode.
-int fail_start(bool json, std::string code, const std::string& message, int exit_code) {
+int fail_start(bool json, Code code, const std::string& message, int exit_code) {
   std::cerr << "peerchat: " << message << '\n';
   if (json) {
     JsonSink sink(stdout);
-    sink.emit(node::error_event(std::move(code), message));
+    sink.emit(node::error_event(code, message));
   }
   return exit_code;
 }
@@ -91,9 +91,9 @@ int run_peer(const PeerOptions& options) {
   auto profile = open_profile(options.common, &exit_code);
   if (!profile) {
     const auto& error = profile.error();
-    const char* code = error.code == store::Errc::data_dir_in_use ? "data_dir_in_use"
-                       : exit_code == kExitUsage                  ? "usage"
-                                                                  : "data_dir_unusable";
+    const Code code = error.code == store::Errc::data_dir_in_use ? Code::data_dir_in_use
+                      : exit_code == kExitUsage                  ? Code::usage
+                                                                 : Code::data_dir_unusable;
     return fail_start(options.common.json, code, error.message, exit_code);
   }
 
@@ -131,13 +131,14 @@ int run_peer(const PeerOptions& options) {
   config.failpoints = &failpoints;
   node::Node node(io, config, *profile->identity, *profile->store, clock, random, bus);
   if (auto restored = node.restore(); !restored) {
-    return fail_start(options.common.json, "store_failed", restored.error().message, kExitDataDir);
+    return fail_start(options.common.json, Code::store_failed, restored.error().message,
+                      kExitDataDir);
   }
   if (auto listening = node.listen(); !listening) {
     const auto& error = listening.error();
-    const char* code = error.code == asio::error::address_in_use  ? "port_in_use"
-                       : error.code == asio::error::access_denied ? "port_forbidden"
-                                                                  : "listen_failed";
+    const Code code = error.code == asio::error::address_in_use  ? Code::port_in_use
+                      : error.code == asio::error::access_denied ? Code::port_forbidden
+                                                                 : Code::listen_failed;
     return fail_start(options.common.json, code, error.message, kExitListen);
   }
   node.announce_ready();

@@ -14,17 +14,17 @@
 namespace peerchat::cli {
 namespace {
 
-int exit_code_for(const std::string& code) {
-  if (code == "bad_address") return kExitUsage;
-  if (code == "connection_refused" || code == "timeout" || code == "resolve_failed" ||
-      code == "connect_failed") {
+int exit_code_for(Code code) {
+  if (code == Code::bad_address) return kExitUsage;
+  if (code == Code::connection_refused || code == Code::timeout || code == Code::resolve_failed ||
+      code == Code::connect_failed) {
     return kExitConnect;
   }
-  if (code == "tls_failed" || code == "identity_mismatch" || code == "version_mismatch" ||
-      code == "self_connection") {
+  if (code == Code::tls_failed || code == Code::identity_mismatch ||
+      code == Code::version_mismatch || code == Code::self_connection) {
     return kExitAuthentication;
   }
-  if (code == "invalid_text") return kExitUsage;
+  if (code == Code::invalid_text) return kExitUsage;
   return kExitNotDelivered;
 }
 

@@ -73,7 +73,7 @@ struct ToJson {
     return {{"event", "disconnected"},
             {"peer", e.peer.to_string()},
             {"name", e.name},
-            {"reason", e.reason},
+            {"reason", name(e.reason)},
             {"message", e.message}};
   }
   json operator()(const event::Peers& e) const {
@@ -82,7 +82,8 @@ struct ToJson {
     return {{"event", "peers"}, {"peers", std::move(list)}};
   }
   json operator()(const event::Problem& e) const {
-    json j = {{"event", e.warning ? "warning" : "error"}, {"code", e.code}, {"message", e.message}};
+    json j = {
+        {"event", e.warning ? "warning" : "error"}, {"code", name(e.code)}, {"message", e.message}};
     if (e.peer) j["peer"] = e.peer->to_string();
     if (!e.address.empty()) j["address"] = e.address;
     return j;

@@ -12,6 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "tls/peer_id.hpp"
+#include "util/codes.hpp"
 #include "wire/messages.hpp"
 
 namespace peerchat::node {
@@ -73,7 +74,7 @@ struct Delivered {
 struct Disconnected {
   tls::PeerId peer;
   std::string name;
-  std::string reason;  // stable code: quit, shutdown, timeout, protocol_error, ...
+  Code reason{};  // a Kinds::reason code: quit, shutdown, timeout, protocol_error, ...
   std::string message;
 };
 struct Peers {
@@ -82,7 +83,7 @@ struct Peers {
 // An error (something the user asked for failed) or a warning (something to know about).
 struct Problem {
   bool warning = false;
-  std::string code;
+  Code code{};
   std::string message;
   std::optional<tls::PeerId> peer;
   std::string address;
@@ -106,11 +107,11 @@ class EventSink {
   virtual void emit(const Event& event) = 0;
 };
 
-inline event::Problem error_event(std::string code, std::string message) {
-  return event::Problem{false, std::move(code), std::move(message), std::nullopt, {}};
+inline event::Problem error_event(Code code, std::string message) {
+  return event::Problem{false, code, std::move(message), std::nullopt, {}};
 }
-inline event::Problem warning_event(std::string code, std::string message) {
-  return event::Problem{true, std::move(code), std::move(message), std::nullopt, {}};
+inline event::Problem warning_event(Code code, std::string message) {
+  return event::Problem{true, code, std::move(message), std::nullopt, {}};
 }
 
 }  // namespace peerchat::node

@@ -57,7 +57,7 @@ std::vector<tls::PeerId> Node::connected_peers() const {
 
 std::optional<tls::PeerId> Node::resolve_peer(std::string_view query) {
   if (query.empty()) {
-    report(error_event("usage", "no peer given; name one by display name or ID"));
+    report(error_event(Code::usage, "no peer given; name one by display name or ID"));
     return std::nullopt;
   }
   std::vector<const PeerState*> by_name;
@@ -77,7 +77,7 @@ std::optional<tls::PeerId> Node::resolve_peer(std::string_view query) {
   const auto& matches = by_name.empty() ? by_id : by_name;
   if (matches.size() == 1) return matches.front()->id;
   if (matches.empty()) {
-    report(error_event("unknown_peer",
+    report(error_event(Code::unknown_peer,
                        fmt::format("no peer called '{}'; /peers lists who is connected", query)));
     return std::nullopt;
   }
@@ -86,7 +86,7 @@ std::optional<tls::PeerId> Node::resolve_peer(std::string_view query) {
     candidates += fmt::format(" {} ({})", peer->name, peer->id.fingerprint());
   }
   report(error_event(
-      "ambiguous_peer",
+      Code::ambiguous_peer,
       fmt::format("'{}' matches several peers:{}; use more of the peer ID", query, candidates)));
   return std::nullopt;
 }
@@ -100,7 +100,8 @@ bool Node::queue_has_room(const tls::PeerId& peer_id) const {
 
 std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, std::string text) {
   if (auto valid = wire::check_text(text); !valid) {
-    report(error_event("invalid_text", fmt::format("message not sent: {}", valid.error().message)));
+    report(error_event(Code::invalid_text,
+                       fmt::format("message not sent: {}", valid.error().message)));
     return std::nullopt;
   }
   auto target = resolve_peer(peer_query);
@@ -108,9 +109,9 @@ std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, s
   PeerState& peer = peers_.at(*target);
   if (peer.unsent.size() + peer.inflight.size() + peer.drafted >= config_.max_queue_per_peer) {
     event::Problem problem = error_event(
-        "queue_full", fmt::format("message not sent: {} messages to {} are still waiting; try "
-                                  "again once some are delivered",
-                                  config_.max_queue_per_peer, peer.name));
+        Code::queue_full, fmt::format("message not sent: {} messages to {} are still waiting; try "
+                                      "again once some are delivered",
+                                      config_.max_queue_per_peer, peer.name));
     problem.peer = peer.id;
     report(std::move(problem));
     return std::nullopt;
@@ -136,8 +137,8 @@ void Node::commit_drafts() {
   for (const auto& draft : drafts) peers_.at(tls::PeerId(draft.to)).drafted = 0;
   auto stored = store_.queue_outgoing(drafts, clock_.wall_ms());
   if (!stored) {
-    report(error_event("store_failed", fmt::format("{} message(s) not queued: {}", drafts.size(),
-                                                   stored.error().message)));
+    report(error_event(Code::store_failed, fmt::format("{} message(s) not queued: {}",
+                                                       drafts.size(), stored.error().message)));
     return;
   }
   std::vector<PeerState*> touched;
@@ -151,9 +152,9 @@ void Node::commit_drafts() {
   for (PeerState* peer : touched) {
     if (peer->connections.empty()) {
       event::Problem problem = warning_event(
-          "not_connected", fmt::format("{} is not connected; messages are queued and go out "
-                                       "when {} is back",
-                                       peer->name, peer->name));
+          Code::not_connected, fmt::format("{} is not connected; messages are queued and go out "
+                                           "when {} is back",
+                                           peer->name, peer->name));
       problem.peer = peer->id;
       report(std::move(problem));
     }
@@ -197,9 +198,9 @@ void Node::on_chats(session::Connection& connection, session::InboundBatch&& bat
   if (!fresh) {
     // Nothing is acknowledged: the sender keeps the messages and resends them later.
     event::Problem problem = error_event(
-        "store_failed", fmt::format("cannot store messages from {}: {}; they stay with {} and "
-                                    "arrive once they can be stored",
-                                    peer.name, fresh.error().message, peer.name));
+        Code::store_failed, fmt::format("cannot store messages from {}: {}; they stay with {} and "
+                                        "arrive once they can be stored",
+                                        peer.name, fresh.error().message, peer.name));
     problem.peer = author;
     report(std::move(problem));
     connection.close(wire::ByeReason::overloaded,
@@ -255,7 +256,7 @@ void Node::show_history(std::string_view peer_query, std::size_t count) {
   if (!target) return;
   auto messages = store_.history(target->bytes(), count);
   if (!messages) {
-    report(error_event("store_failed",
+    report(error_event(Code::store_failed,
                        fmt::format("cannot read the history: {}", messages.error().message)));
     return;
   }

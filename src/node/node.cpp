@@ -65,7 +65,7 @@ void Node::report(event::Problem problem) {
   if (problem.warning) {
     spdlog::warn("{}", problem.message);
   } else {
-    spdlog::debug("error {}: {}", problem.code, problem.message);
+    spdlog::debug("error {}: {}", name(problem.code), problem.message);
   }
   events_.emit(problem);
 }
@@ -140,11 +140,11 @@ asio::awaitable<void> Node::accept_loop() {
 
 void Node::connect(std::string_view text) {
   auto target = net::parse_dial_target(text);
-  if (!target) return report(error_event("bad_address", target.error().message));
+  if (!target) return report(error_event(Code::bad_address, target.error().message));
   std::optional<tls::PeerId> expected;
   if (!target->expected_id.empty()) {
     auto parsed = tls::PeerId::parse(target->expected_id);
-    if (!parsed) return report(error_event("bad_address", parsed.error().message));
+    if (!parsed) return report(error_event(Code::bad_address, parsed.error().message));
     expected = *parsed;
   }
   asio::co_spawn(io_, dial(std::move(target.value()), expected, false), asio::detached);
@@ -153,14 +153,14 @@ void Node::connect(std::string_view text) {
 asio::awaitable<void> Node::dial(net::DialTarget target, std::optional<tls::PeerId> expected,
                                  bool automatic) {
   const std::string address = target.address();
-  auto fail = [&](std::string code, std::string message) {
+  auto fail = [&](Code code, std::string message) {
     if (automatic) {
       // Reconnect attempts fail quietly while a peer is away; the backoff grows.
       spdlog::debug("reconnecting to {} failed: {}", address, message);
       dial_failed(*expected);
       return;
     }
-    event::Problem problem = error_event(std::move(code), std::move(message));
+    event::Problem problem = error_event(code, std::move(message));
     problem.address = address;
     report(std::move(problem));
   };
@@ -169,8 +169,8 @@ asio::awaitable<void> Node::dial(net::DialTarget target, std::optional<tls::Peer
   auto [resolve_error, endpoints] =
       co_await resolver.async_resolve(target.host, std::to_string(target.port), net::use_nothrow);
   if (resolve_error) {
-    fail("resolve_failed", fmt::format("cannot resolve host '{}': {}; check the name", target.host,
-                                       resolve_error.message()));
+    fail(Code::resolve_failed, fmt::format("cannot resolve host '{}': {}; check the name",
+                                           target.host, resolve_error.message()));
     co_return;
   }
 
@@ -189,15 +189,15 @@ asio::awaitable<void> Node::dial(net::DialTarget target, std::optional<tls::Peer
   deadline.cancel();
   if (connect_error) {
     if (timed_out) {
-      fail("timeout", fmt::format("no answer from {} within {} s; check the address and that "
-                                  "no firewall is in the way",
-                                  address, config_.dial_timeout.count()));
+      fail(Code::timeout, fmt::format("no answer from {} within {} s; check the address and that "
+                                      "no firewall is in the way",
+                                      address, config_.dial_timeout.count()));
     } else if (connect_error == asio::error::connection_refused) {
-      fail("connection_refused", fmt::format("nobody is listening at {} (connection refused); "
-                                             "is the peer running on that port?",
-                                             address));
+      fail(Code::connection_refused, fmt::format("nobody is listening at {} (connection refused); "
+                                                 "is the peer running on that port?",
+                                                 address));
     } else {
-      fail("connect_failed",
+      fail(Code::connect_failed,
            fmt::format("cannot connect to {}: {}", address, connect_error.message()));
     }
     co_return;
@@ -243,7 +243,7 @@ std::optional<session::Rejection> Node::on_authenticated(Connection& connection)
   if (peer == id()) {
     if (connection.direction() == Direction::outbound) {
       event::Problem problem =
-          error_event("self_connection",
+          error_event(Code::self_connection,
                       fmt::format("{} is this peer itself; connect to another peer's address",
                                   connection.remote_address()));
       problem.address = connection.remote_address();
@@ -265,7 +265,7 @@ std::optional<session::Rejection> Node::on_authenticated(Connection& connection)
     if (peer_it != peers_.end()) peer_it->second.warned_identity = true;
   }
   event::Problem problem;
-  problem.code = "identity_mismatch";
+  problem.code = Code::identity_mismatch;
   problem.peer = peer;
   problem.address = pending.dialed_address;
   if (pending.explicit_id) {
@@ -315,7 +315,7 @@ void Node::on_open(Connection& connection) {
     if (pinned && !pinned.value()) {
       if (auto stored = store_.pin_address(pending.dialed_address, key, clock_.wall_ms());
           !stored) {
-        report(warning_event("store_failed", stored.error().message));
+        report(warning_event(Code::store_failed, stored.error().message));
       }
     }
   }
@@ -327,7 +327,7 @@ void Node::on_open(Connection& connection) {
     for (const auto& other : same_name.value()) {
       if (tls::PeerId(other.id) == peer_id) continue;
       event::Problem problem = warning_event(
-          "name_conflict",
+          Code::name_conflict,
           fmt::format("a new peer {} calls itself '{}', but it is not the '{}' you know ({}); "
                       "treating them as different peers",
                       peer_id.fingerprint(), name, name, tls::PeerId(other.id).fingerprint()));
@@ -339,7 +339,7 @@ void Node::on_open(Connection& connection) {
   if (auto stored = store_.remember_peer(store::PeerRecord{peer_id.bytes(), name, clock_.wall_ms(),
                                                            clock_.wall_ms(), dial_address});
       !stored) {
-    report(warning_event("store_failed", stored.error().message));
+    report(warning_event(Code::store_failed, stored.error().message));
   }
 
   PeerState& peer = peers_[peer_id];
@@ -384,14 +384,14 @@ void Node::on_closed(Connection& connection, const session::CloseReason& reason)
     const bool outbound = connection.direction() == Direction::outbound;
     // Refusals we decided were reported when we decided; a peer keeping our other
     // connection instead of this one is routine.
-    const bool already_reported =
-        !reason.by_peer && (reason.code == "self_connection" || reason.code == "identity_mismatch");
-    const bool routine = reason.code == "duplicate" || stopping_;
+    const bool already_reported = !reason.by_peer && (reason.code == Code::self_connection ||
+                                                      reason.code == Code::identity_mismatch);
+    const bool routine = reason.code == Code::duplicate || stopping_;
     if (pending_it->second.automatic && pending_it->second.expected) {
       dial_failed(*pending_it->second.expected);
     } else if (outbound && !already_reported && !routine) {
-      std::string code = reason.code;
-      if (code == "connection_lost") code = "connect_failed";
+      Code code = reason.code;
+      if (code == Code::connection_lost) code = Code::connect_failed;
       event::Problem problem =
           error_event(code, fmt::format("could not connect to {}: {}",
                                         pending_it->second.dialed_address, reason.message));
@@ -411,7 +411,7 @@ void Node::on_closed(Connection& connection, const session::CloseReason& reason)
       const bool was_primary = !list.empty() && list.back().get() == &connection;
       std::erase_if(list, [&](const auto& c) { return c.get() == &connection; });
       if (was_primary) requeue_inflight(peer);
-      if (list.empty() && peer.announced && reason.code == "duplicate" && !stopping_) {
+      if (list.empty() && peer.announced && reason.code == Code::duplicate && !stopping_) {
         // The peer closed this as a duplicate of a crossed dial: the connection it kept is
         // still finishing its HELLO here. Report a disconnect only if none opens soon.
         asio::co_spawn(io_, confirm_disconnect(peer.id, reason), asio::detached);
@@ -446,7 +446,7 @@ void Node::reached_at(PeerState& peer, const std::string& address, std::string_v
   peer.next_address = 0;
   if (auto stored = store_.remember_address(peer.id.bytes(), address, source, clock_.wall_ms());
       !stored) {
-    report(warning_event("store_failed", stored.error().message));
+    report(warning_event(Code::store_failed, stored.error().message));
   }
 }
 
@@ -513,7 +513,7 @@ void Node::shutdown(wire::ByeReason reason, std::string message, std::function<v
     if (connection->authenticated()) {
       connection->close(reason, message);
     } else {
-      connection->abort(session::CloseReason{"shutdown", "shutting down", false});
+      connection->abort(session::CloseReason{Code::shutdown, "shutting down", false});
     }
   }
   // Wait for the connections themselves to finish (BYE written, TLS closed), not just for

@@ -70,8 +70,8 @@ class Node final : private session::ConnectionObserver {
   std::string display_name(const tls::PeerId& peer) const;
 
   // Reports a front end's own error (bad command, usage) through the same event stream.
-  void report_error(std::string code, std::string message) {
-    report(error_event(std::move(code), std::move(message)));
+  void report_error(Code code, std::string message) {
+    report(error_event(code, std::move(message)));
   }
 
   // Says BYE to everyone, stops listening, and calls `done` once every connection has ended

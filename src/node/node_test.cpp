@@ -169,7 +169,7 @@ TEST_F(NodeTest, FullQueueIsAConsistentErrorNotMemory) {
   EXPECT_EQ(refused, 3);
   int queue_full = 0;
   for (const auto& problem : alice.sink.all<event::Problem>()) {
-    if (problem.code == "queue_full") ++queue_full;
+    if (problem.code == Code::queue_full) ++queue_full;
   }
   EXPECT_EQ(queue_full, 3);
 }
@@ -179,7 +179,7 @@ TEST_F(NodeTest, SelfConnectionIsRefused) {
   alice.node->connect(alice.address());
   ASSERT_TRUE(run_until([&] {
     for (const auto& problem : alice.sink.all<event::Problem>()) {
-      if (problem.code == "self_connection") return true;
+      if (problem.code == Code::self_connection) return true;
     }
     return false;
   }));

@@ -35,15 +35,15 @@ std::string describe_read_error(const std::error_code& ec) {
 
 // The stable event code for a failed TLS handshake: an ALPN refusal means the peer speaks
 // another protocol version, which users must handle differently from a broken handshake.
-std::string handshake_failure_code(const std::error_code& ec) {
+Code handshake_failure_code(const std::error_code& ec) {
   if (ec.category() == asio::error::get_ssl_category()) {
     const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
     if (reason == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL ||
         reason == SSL_R_NO_APPLICATION_PROTOCOL) {
-      return "version_mismatch";
+      return Code::version_mismatch;
     }
   }
-  return "tls_failed";
+  return Code::tls_failed;
 }
 
 }  // namespace
@@ -176,17 +176,17 @@ asio::awaitable<void> Connection::run() {
   if (!handshake_error) {
     auto peer = tls::authenticated_peer(stream_.native_handle());
     if (!peer) {
-      report_closed(CloseReason{"tls_failed", peer.error().message, true});
+      report_closed(CloseReason{Code::tls_failed, peer.error().message, true});
     } else {
       peer_id_ = *peer;
       authenticated_ = true;
     }
   } else if (!closed_reported_) {
     const bool timed_out = clock_.now() >= handshake_deadline_;
-    report_closed(
-        timed_out ? CloseReason{"timeout", "no TLS handshake before the handshake deadline", true}
-                  : CloseReason{handshake_failure_code(handshake_error),
-                                tls::explain_handshake_failure(handshake_error), true});
+    report_closed(timed_out ? CloseReason{Code::timeout,
+                                          "no TLS handshake before the handshake deadline", true}
+                            : CloseReason{handshake_failure_code(handshake_error),
+                                          tls::explain_handshake_failure(handshake_error), true});
   }
   if (!authenticated_ || closed_reported_) {
     close_socket();
@@ -354,7 +354,8 @@ void Connection::on_credit() {
 
 void Connection::on_close(const CloseReason& reason) {
   // A peer that broke the protocol or went silent gets our BYE but no wait for its TLS close.
-  graceful_close_ = reason.by_peer || (reason.code != "protocol_error" && reason.code != "timeout");
+  graceful_close_ =
+      reason.by_peer || (reason.code != Code::protocol_error && reason.code != Code::timeout);
   report_closed(reason);
   wake_writer();
 }

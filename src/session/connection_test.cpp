@@ -103,7 +103,7 @@ class ConnectionTest : public ::testing::Test {
 
   void TearDown() override {
     for (auto* end : {&client, &server}) {
-      if (*end && (*end)->connection) (*end)->connection->abort({"quit", "test over", false});
+      if (*end && (*end)->connection) (*end)->connection->abort({Code::quit, "test over", false});
     }
     io.run_for(50ms);
   }
@@ -155,7 +155,7 @@ TEST_F(ConnectionTest, StreamArrivesByteExactWithChatInterleavedAndClosesCleanly
   client->connection->close(wire::ByeReason::quit, "done");
   ASSERT_TRUE(
       run_until([&] { return server->closed.has_value() && client->connection->finished(); }));
-  EXPECT_EQ(server->closed->code, "quit");
+  EXPECT_EQ(server->closed->code, Code::quit);
   EXPECT_EQ(server->closed->message, "done");
 }
 
@@ -186,9 +186,9 @@ TEST_F(ConnectionTest, PeerVanishingMidStreamIsAConnectionErrorNotASignal) {
   };
   client->writable();
   ASSERT_TRUE(run_until([&] { return server->received.size() >= 512 * 1024; }));
-  server->connection->abort({"quit", "vanished", false});
+  server->connection->abort({Code::quit, "vanished", false});
   ASSERT_TRUE(run_until([&] { return client->closed.has_value(); }));
-  EXPECT_EQ(client->closed->code, "connection_lost");
+  EXPECT_EQ(client->closed->code, Code::connection_lost);
   EXPECT_TRUE(client->closed->by_peer);
 }
 

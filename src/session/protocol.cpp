@@ -141,7 +141,7 @@ void Protocol::on_open_frame(const wire::FrameView& frame) {
     case static_cast<std::uint8_t>(FrameType::bye): {
       auto bye = wire::decode_bye(frame.payload);
       if (!bye) return fail(ByeReason::protocol_error, bye.error().message);
-      CloseReason reason{std::string(wire::to_string(bye->reason)), bye->message, true};
+      CloseReason reason{wire::to_code(bye->reason), bye->message, true};
       if (reason.message.empty()) reason.message = "the peer ended the session";
       return finish(std::move(reason));
     }
@@ -278,9 +278,8 @@ void Protocol::close(ByeReason reason, std::string message) {
   output_.clear();
   outgoing_.clear();
   wire::encode(output_, wire::Bye{reason, message});
-  std::string code(wire::to_string(reason));
-  if (reason == ByeReason::quit) code = "local_quit";
-  finish(CloseReason{std::move(code), std::move(message), false});
+  const Code code = reason == ByeReason::quit ? Code::local_quit : wire::to_code(reason);
+  finish(CloseReason{code, std::move(message), false});
 }
 
 void Protocol::fail(ByeReason reason, std::string message) {
@@ -291,7 +290,7 @@ void Protocol::on_transport_closed(std::string message) {
   if (state_ == State::closed) return;
   output_.clear();
   outgoing_.clear();
-  finish(CloseReason{"connection_lost", std::move(message), true});
+  finish(CloseReason{Code::connection_lost, std::move(message), true});
 }
 
 void Protocol::finish(CloseReason reason) {

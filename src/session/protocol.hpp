@@ -12,6 +12,7 @@
 #include "session/credit.hpp"
 #include "session/streams.hpp"
 #include "util/clock.hpp"
+#include "util/codes.hpp"
 #include "util/random.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
@@ -37,7 +38,7 @@ std::string_view to_string(State state);
 
 // Why a session ended. `code` is the stable machine-readable reason used in events.
 struct CloseReason {
-  std::string code;      // "quit", "shutdown", "timeout", "protocol_error", "connection_lost", ...
+  Code code{};           // a Kinds::reason code (util/codes.hpp)
   std::string message;   // for people
   bool by_peer = false;  // the peer sent BYE (or vanished) rather than us deciding
 };

@@ -67,11 +67,11 @@ TEST_F(ProtocolTest, ChatBeyondCreditIsAProtocolError) {
   inject(bob, flood);
   EXPECT_EQ(bob.recorder.chats.size(), 8u);
   ASSERT_EQ(bob.recorder.closes.size(), 1u);
-  EXPECT_EQ(bob.recorder.closes[0].code, "protocol_error");
+  EXPECT_EQ(bob.recorder.closes[0].code, Code::protocol_error);
   EXPECT_NE(bob.recorder.closes[0].message.find("credit"), std::string::npos);
   pump(alice, bob);  // alice hears why
   ASSERT_EQ(alice.recorder.closes.size(), 1u);
-  EXPECT_EQ(alice.recorder.closes[0].code, "protocol_error");
+  EXPECT_EQ(alice.recorder.closes[0].code, Code::protocol_error);
   EXPECT_TRUE(alice.recorder.closes[0].by_peer);
 }
 
@@ -81,7 +81,7 @@ TEST_F(ProtocolTest, FrameBeforeHelloIsAProtocolError) {
   wire::encode(early, chat(1));
   inject(bob, early);
   ASSERT_EQ(bob.recorder.closes.size(), 1u);
-  EXPECT_EQ(bob.recorder.closes[0].code, "protocol_error");
+  EXPECT_EQ(bob.recorder.closes[0].code, Code::protocol_error);
   EXPECT_TRUE(bob.recorder.chats.empty());
 }
 
@@ -91,7 +91,7 @@ TEST_F(ProtocolTest, ByeBeforeHelloIsHeard) {
   wire::encode(refusal, wire::Bye{wire::ByeReason::identity_mismatch, "not who I expected"});
   inject(bob, refusal);
   ASSERT_EQ(bob.recorder.closes.size(), 1u);
-  EXPECT_EQ(bob.recorder.closes[0].code, "identity_mismatch");
+  EXPECT_EQ(bob.recorder.closes[0].code, Code::identity_mismatch);
   EXPECT_EQ(bob.recorder.closes[0].message, "not who I expected");
 }
 
@@ -101,7 +101,7 @@ TEST_F(ProtocolTest, VersionMismatchClosesBothWithAClearReason) {
   wire::encode(hello, wire::Hello{2, 7001, 0, "future"});
   inject(bob, hello);
   ASSERT_EQ(bob.recorder.closes.size(), 1u);
-  EXPECT_EQ(bob.recorder.closes[0].code, "version_mismatch");
+  EXPECT_EQ(bob.recorder.closes[0].code, Code::version_mismatch);
   EXPECT_NE(bob.recorder.closes[0].message.find("version 2"), std::string::npos);
   EXPECT_NE(bob.recorder.closes[0].message.find("we speak 1"), std::string::npos);
   // What bob sends back: its HELLO dropped in favour of the BYE.
@@ -120,7 +120,7 @@ TEST_F(ProtocolTest, SecondHelloAndUnknownRequiredTypesAreErrors) {
   wire::Bytes again;
   wire::encode(again, wire::Hello{1, 7001, 0, "alice"});
   inject(bob, again);
-  EXPECT_EQ(bob.recorder.closes.at(0).code, "protocol_error");
+  EXPECT_EQ(bob.recorder.closes.at(0).code, Code::protocol_error);
 
   Side carol{"carol", clock, random};
   Side dave{"dave", clock, random};
@@ -130,7 +130,7 @@ TEST_F(ProtocolTest, SecondHelloAndUnknownRequiredTypesAreErrors) {
   wire::Bytes unknown;
   wire::append_frame(unknown, static_cast<wire::FrameType>(0x20), {});
   inject(dave, unknown);
-  EXPECT_EQ(dave.recorder.closes.at(0).code, "protocol_error");
+  EXPECT_EQ(dave.recorder.closes.at(0).code, Code::protocol_error);
 }
 
 TEST_F(ProtocolTest, UnknownOptionalTypesAreSkipped) {
@@ -150,7 +150,7 @@ TEST_F(ProtocolTest, OversizeLengthPrefixIsAProtocolError) {
   open_both();
   inject(bob, wire::Bytes{0xFF, 0xFF, 0xFF, 0xFF});
   ASSERT_EQ(bob.recorder.closes.size(), 1u);
-  EXPECT_EQ(bob.recorder.closes[0].code, "protocol_error");
+  EXPECT_EQ(bob.recorder.closes[0].code, Code::protocol_error);
 }
 
 TEST_F(ProtocolTest, ByeJumpsAheadOfQueuedChat) {
@@ -168,10 +168,10 @@ TEST_F(ProtocolTest, ByeJumpsAheadOfQueuedChat) {
   EXPECT_EQ((*frame)->type, static_cast<std::uint8_t>(wire::FrameType::bye));
   EXPECT_FALSE(decoder.next().value().has_value());  // nothing after the BYE
   ASSERT_EQ(alice.recorder.closes.size(), 1u);
-  EXPECT_EQ(alice.recorder.closes[0].code, "local_quit");
+  EXPECT_EQ(alice.recorder.closes[0].code, Code::local_quit);
   inject(bob, out);
   ASSERT_EQ(bob.recorder.closes.size(), 1u);
-  EXPECT_EQ(bob.recorder.closes[0].code, "quit");
+  EXPECT_EQ(bob.recorder.closes[0].code, Code::quit);
   EXPECT_EQ(bob.recorder.closes[0].message, "see you");
 }
 
@@ -191,7 +191,7 @@ TEST_F(ProtocolTest, KeepalivePingsWhenIdleAndDropsASilentPeer) {
     alice.protocol.take_output(discard);
   }
   ASSERT_EQ(alice.recorder.closes.size(), 1u);
-  EXPECT_EQ(alice.recorder.closes[0].code, "timeout");
+  EXPECT_EQ(alice.recorder.closes[0].code, Code::timeout);
 }
 
 TEST_F(ProtocolTest, NoHelloBeforeTheDeadlineTimesOut) {
@@ -199,7 +199,7 @@ TEST_F(ProtocolTest, NoHelloBeforeTheDeadlineTimesOut) {
   clock.advance(11s);
   alice.protocol.on_timer();
   ASSERT_EQ(alice.recorder.closes.size(), 1u);
-  EXPECT_EQ(alice.recorder.closes[0].code, "timeout");
+  EXPECT_EQ(alice.recorder.closes[0].code, Code::timeout);
 }
 
 TEST_F(ProtocolTest, TransportLossIsReportedOnce) {
@@ -207,7 +207,7 @@ TEST_F(ProtocolTest, TransportLossIsReportedOnce) {
   alice.protocol.on_transport_closed("reset");
   alice.protocol.on_transport_closed("reset again");
   ASSERT_EQ(alice.recorder.closes.size(), 1u);
-  EXPECT_EQ(alice.recorder.closes[0].code, "connection_lost");
+  EXPECT_EQ(alice.recorder.closes[0].code, Code::connection_lost);
 }
 
 TEST(Credit, WindowsAccountForEveryMessage) {

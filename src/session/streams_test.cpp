@@ -130,7 +130,7 @@ class StreamsTest : public ::testing::Test {
   }
   static void expect_protocol_error(const Side& side, std::string_view needle) {
     ASSERT_EQ(side.recorder.closes.size(), 1u);
-    EXPECT_EQ(side.recorder.closes[0].code, "protocol_error");
+    EXPECT_EQ(side.recorder.closes[0].code, Code::protocol_error);
     EXPECT_FALSE(side.recorder.closes[0].by_peer);
     EXPECT_NE(side.recorder.closes[0].message.find(needle), std::string::npos)
         << side.recorder.closes[0].message;
@@ -642,7 +642,7 @@ TEST_F(StreamsTest, StreamFramesWithoutAgreementAreProtocolErrors) {
       EXPECT_EQ(receiver.recorder.delivered, 0u);
       pump(sender, receiver);  // the sender hears why
       ASSERT_EQ(sender.recorder.closes.size(), 1u);
-      EXPECT_EQ(sender.recorder.closes[0].code, "protocol_error");
+      EXPECT_EQ(sender.recorder.closes[0].code, Code::protocol_error);
       EXPECT_TRUE(sender.recorder.closes[0].by_peer);
     }
   }
@@ -687,7 +687,7 @@ TEST_F(StreamsTest, StreamDataBeyondTheGrantedCreditIsAProtocolError) {
   expect_protocol_error(bob, "credit");
   pump(alice, bob);
   ASSERT_EQ(alice.recorder.closes.size(), 1u);
-  EXPECT_EQ(alice.recorder.closes[0].code, "protocol_error");
+  EXPECT_EQ(alice.recorder.closes[0].code, Code::protocol_error);
   EXPECT_TRUE(alice.recorder.closes[0].by_peer);
 }
 
@@ -774,7 +774,7 @@ TEST_F(StreamsTest, MalformedStreamFramesAreProtocolErrors) {
     open_pair(a, b);
     inject(b, frames[i]);
     ASSERT_EQ(b.recorder.closes.size(), 1u);
-    EXPECT_EQ(b.recorder.closes[0].code, "protocol_error");
+    EXPECT_EQ(b.recorder.closes[0].code, Code::protocol_error);
   }
 }
 

@@ -36,28 +36,32 @@ std::string to_hex(const MessageId& id) {
   return hex;
 }
 
-std::string_view to_string(ByeReason reason) {
+Code to_code(ByeReason reason) {
   switch (reason) {
     case ByeReason::quit:
-      return "quit";
+      return Code::quit;
     case ByeReason::shutdown:
-      return "shutdown";
+      return Code::shutdown;
     case ByeReason::duplicate:
-      return "duplicate";
+      return Code::duplicate;
     case ByeReason::protocol_error:
-      return "protocol_error";
+      return Code::protocol_error;
     case ByeReason::version_mismatch:
-      return "version_mismatch";
+      return Code::version_mismatch;
     case ByeReason::timeout:
-      return "timeout";
+      return Code::timeout;
     case ByeReason::self_connection:
-      return "self_connection";
+      return Code::self_connection;
     case ByeReason::identity_mismatch:
-      return "identity_mismatch";
+      return Code::identity_mismatch;
     case ByeReason::overloaded:
-      return "overloaded";
+      return Code::overloaded;
   }
-  return "other";
+  return Code::other;
+}
+
+std::string_view to_string(ByeReason reason) {
+  return name(to_code(reason));
 }
 
 Result<void> check_text(std::string_view text) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "util/codes.hpp"
 #include "util/result.hpp"
 #include "wire/bytes.hpp"
 
@@ -55,6 +56,8 @@ enum class ByeReason : std::uint8_t {
   identity_mismatch = 7,
   overloaded = 8,
 };
+// The event code of a BYE's reason; values this version does not know are Code::other.
+Code to_code(ByeReason reason);
 std::string_view to_string(ByeReason reason);
 
 struct Bye {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string_view>
+#include <vector>
+
 #include "wire/errors.hpp"
 #include "wire/frame.hpp"
 #include "wire/utf8.hpp"
@@ -78,6 +81,25 @@ TEST(Messages, ByeWithAnUnknownReasonStillDecodes) {
   auto decoded = decode_bye(bye);
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(to_string(decoded->reason), "other");
+}
+
+// BYE reasons become `disconnected.reason` codes under the names docs/protocol.md gives them;
+// every value a peer can send maps to a registered reason.
+TEST(Messages, ByeReasonsAreRegisteredReasonCodes) {
+  const std::vector<std::string_view> documented = {
+      "quit",    "shutdown",        "duplicate",         "protocol_error", "version_mismatch",
+      "timeout", "self_connection", "identity_mismatch", "overloaded"};
+  for (unsigned value = 0; value <= 255; ++value) {
+    const auto reason = static_cast<ByeReason>(value);
+    const Code code = to_code(reason);
+    EXPECT_TRUE(kinds(code).reason) << value;
+    EXPECT_EQ(to_string(reason), name(code));
+    if (value < documented.size()) {
+      EXPECT_EQ(name(code), documented[value]);
+    } else {
+      EXPECT_EQ(code, Code::other) << value;
+    }
+  }
 }
 
 TEST(Messages, MessageIdsPrintAsHex) {
