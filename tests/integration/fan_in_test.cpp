@@ -321,9 +321,9 @@ struct FanInLoad {
 };
 
 // A release round takes ~10 s on 2 busy cores. Sanitizer builds are ~50 times slower per byte
-// here, so they run one small round: the same checks on 8 concurrent senders, for memory and
-// thread errors on this path; catching issue 9 is the release build's job (ASan at 300/900
-// texts, 2 rounds, 50 s, did not show it).
+// here, so they run one small round (~9 s under ASan, ~25 s under TSan): the same checks on 8
+// concurrent senders, for memory and thread errors on this path; catching issue 9 is the
+// release build's job (ASan at 300/900 texts, 2 rounds, 50 s, did not show it).
 // PEERCHAT_FANIN_ROUNDS, _LONG and _SHORT resize it (to reproduce on another machine).
 FanInLoad fan_in_load() {
   FanInLoad load{8, 2'000, 6'000, 3, 15s, 90s};
