@@ -524,7 +524,7 @@ class Soak {
       }
     }
     if (!writers.finish(deadline)) {
-      ADD_FAILURE() << "round " << number << ": a sender stopped reading its stdin";
+      ADD_FAILURE() << "round " << number + 1 << ": a sender stopped reading its stdin";
       return false;
     }
     // Everything queued and every outbox empty: everything was acknowledged, so it must be stored.
