@@ -66,6 +66,9 @@ std::vector<Figure> run_session(const Options& options, const Baselines& baselin
 std::vector<Figure> run_history(const Options& options, const Baselines& baselines);
 // Many idle authenticated peers on one node: RSS per connection.
 std::vector<Figure> run_idle(const Options& options, const Baselines& baselines);
+// CLI to CLI: /msg lines into senders' stdin to message events on the receiver's stdout, one
+// sender and four senders into one receiver (cli_bench.cpp).
+std::vector<Figure> run_cli(const Options& options, const Baselines& baselines);
 // Process start to `ready` with an existing identity.
 std::vector<Figure> run_startup(const Options& options, const Baselines& baselines);
 // Tox (c-toxcore) on loopback: friend connection time and one file transfer (tox_bench.cpp,

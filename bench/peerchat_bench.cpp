@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     } else {
       std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
                    "                      [--idle-peers N] [--only "
-                   "session|messages|history|startup|idle|tox]\n"
+                   "session|messages|history|startup|idle|cli|tox]\n"
                    "                      [--tox] [--no-baselines] [--part NAME]\n";
       return 2;
     }
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
 #ifdef PEERCHAT_HAVE_TOX
        {"tox", run_tox},
 #endif
-       {"idle", run_idle}};
+       {"idle", run_idle},       {"cli", run_cli}};
   for (const auto& [name, part] : parts) {
     if (!only.empty() && only != name) continue;
     if (std::string_view(name) == "tox" && !options.tox && only != "tox") continue;
