@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "cli/app.hpp"
-#include "cli/help.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/help.hpp"
 
 namespace {
 
