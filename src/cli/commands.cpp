@@ -24,13 +24,23 @@ std::pair<std::string_view, std::string_view> split_word(std::string_view text) 
 
 }  // namespace
 
-CommandInterpreter::CommandInterpreter(node::Node& node, Hooks hooks, bool wait_when_full)
-    : node_(node), hooks_(std::move(hooks)), wait_when_full_(wait_when_full) {}
+CommandInterpreter::CommandInterpreter(node::Node& node, Hooks hooks, bool wait_when_full,
+                                       node::EventSink* results)
+    : node_(node), hooks_(std::move(hooks)), wait_when_full_(wait_when_full) {
+  if (results != nullptr) {
+    json_.emplace(node, *results,
+                  JsonCommands::Hooks{[this] {
+                                        if (hooks_.quit) hooks_.quit();
+                                      },
+                                      [] { return command_help(); }});
+  }
+}
 
 bool CommandInterpreter::handle_line(std::string_view raw) {
   std::string_view line = raw;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (trim(line).empty()) return true;
+  if (line.front() == '{' && json_) return json_->handle(line);
   if (line.front() != '/') return send_plain(line);
 
   auto [command, rest] = split_word(line);

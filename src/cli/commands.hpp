@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "cli/help.hpp"
+#include "cli/json_commands.hpp"
 #include "node/node.hpp"
 
 namespace peerchat::cli {
@@ -23,7 +24,10 @@ class CommandInterpreter {
 
   // With `wait_when_full`, a message to a peer whose queue is full is not refused: the line is
   // left undone (handle_line returns false) for the caller to offer again later.
-  CommandInterpreter(node::Node& node, Hooks hooks, bool wait_when_full = false);
+  // JSON command lines (see json_commands.hpp) are answered through `results`; without it they
+  // are refused.
+  CommandInterpreter(node::Node& node, Hooks hooks, bool wait_when_full = false,
+                     node::EventSink* results = nullptr);
 
   // False only when the line must wait (see wait_when_full); then nothing was done.
   bool handle_line(std::string_view line);
@@ -37,6 +41,7 @@ class CommandInterpreter {
   Hooks hooks_;
   std::optional<tls::PeerId> query_;
   bool wait_when_full_;
+  std::optional<JsonCommands> json_;
 };
 
 }  // namespace peerchat::cli

@@ -69,6 +69,15 @@ struct Human {
     }
     return text;
   }
+  std::string operator()(const node::event::Result& e) const {
+    if (!e.ok) {
+      return fmt::format("! {} (request {}): {} [{}]", sanitize_for_terminal(e.command),
+                         sanitize_for_terminal(e.request_id), sanitize_for_terminal(e.message),
+                         name(e.code));
+    }
+    return fmt::format("* {} (request {}): ok", sanitize_for_terminal(e.command),
+                       sanitize_for_terminal(e.request_id));
+  }
   std::string operator()(const node::event::Problem& e) const {
     return fmt::format("! {}: {}", e.warning ? "warning" : "error",
                        sanitize_for_terminal(e.message));

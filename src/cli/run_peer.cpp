@@ -167,7 +167,7 @@ int run_peer(const PeerOptions& options) {
             if (terminal) terminal->set_prompt(peer ? fmt::format("{}> ", name) : "> ");
           },
           [&] { quit(wire::ByeReason::quit, "the user quit"); }},
-      /*wait_when_full=*/!terminal);
+      /*wait_when_full=*/!terminal, options.common.json ? &bus : nullptr);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](std::error_code ec, int) {

@@ -88,6 +88,16 @@ struct ToJson {
     if (!e.address.empty()) j["address"] = e.address;
     return j;
   }
+  json operator()(const event::Result& e) const {
+    json j = {{"event", "result"}, {"id", e.request_id}, {"cmd", e.command}, {"ok", e.ok}};
+    if (!e.ok) {
+      j["code"] = name(e.code);
+      j["message"] = e.message;
+    } else if (e.data) {
+      for (const auto& [key, value] : e.data->items()) j[key] = value;
+    }
+    return j;
+  }
 };
 
 }  // namespace
@@ -110,6 +120,7 @@ std::string_view event_name(const Event& event) {
     std::string_view operator()(const event::Problem& e) const {
       return e.warning ? "warning" : "error";
     }
+    std::string_view operator()(const event::Result&) const { return "result"; }
   };
   return std::visit(Name{}, event);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -89,11 +90,22 @@ struct Problem {
   std::string address;
 };
 
+// The one answer to a JSON command, under the caller's request ID.
+struct Result {
+  std::string request_id;
+  std::string command;
+  bool ok = true;
+  Code code = Code::usage;  // when !ok
+  std::string message;      // when !ok
+  // When ok: fields of the answer (an object), merged into the event.
+  std::shared_ptr<const nlohmann::ordered_json> data;
+};
+
 }  // namespace event
 
 using Event = std::variant<event::Ready, event::Connected, event::Queued, event::Sent,
                            event::Message, event::Delivered, event::Disconnected, event::Peers,
-                           event::History, event::Problem>;
+                           event::History, event::Problem, event::Result>;
 
 // One JSON object per event, with an "event" field naming it (the --json contract).
 nlohmann::ordered_json to_json(const Event& event);

@@ -55,11 +55,8 @@ std::vector<tls::PeerId> Node::connected_peers() const {
   return result;
 }
 
-std::optional<tls::PeerId> Node::resolve_peer(std::string_view query) {
-  if (query.empty()) {
-    report(error_event(Code::usage, "no peer given; name one by display name or ID"));
-    return std::nullopt;
-  }
+Outcome<tls::PeerId> Node::find_peer(std::string_view query) const {
+  if (query.empty()) return Failure{Code::usage, "no peer given; name one by display name or ID"};
   std::vector<const PeerState*> by_name;
   std::vector<const PeerState*> by_id;
   for (const auto& [peer_id, peer] : peers_) {
@@ -77,18 +74,25 @@ std::optional<tls::PeerId> Node::resolve_peer(std::string_view query) {
   const auto& matches = by_name.empty() ? by_id : by_name;
   if (matches.size() == 1) return matches.front()->id;
   if (matches.empty()) {
-    report(error_event(Code::unknown_peer,
-                       fmt::format("no peer called '{}'; /peers lists who is connected", query)));
-    return std::nullopt;
+    return Failure{Code::unknown_peer,
+                   fmt::format("no peer called '{}'; /peers lists who is connected", query)};
   }
   std::string candidates;
   for (const auto* peer : matches) {
     candidates += fmt::format(" {} ({})", peer->name, peer->id.fingerprint());
   }
-  report(error_event(
-      Code::ambiguous_peer,
-      fmt::format("'{}' matches several peers:{}; use more of the peer ID", query, candidates)));
-  return std::nullopt;
+  return Failure{Code::ambiguous_peer, fmt::format("'{}' matches several peers:{}; use more of "
+                                                   "the peer ID",
+                                                   query, candidates)};
+}
+
+std::optional<tls::PeerId> Node::resolve_peer(std::string_view query) {
+  auto found = find_peer(query);
+  if (!found) {
+    report(error_event(found.failure().code, found.failure().message));
+    return std::nullopt;
+  }
+  return *found;
 }
 
 bool Node::queue_has_room(const tls::PeerId& peer_id) const {
@@ -99,22 +103,30 @@ bool Node::queue_has_room(const tls::PeerId& peer_id) const {
 }
 
 std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, std::string text) {
-  if (auto valid = wire::check_text(text); !valid) {
-    report(error_event(Code::invalid_text,
-                       fmt::format("message not sent: {}", valid.error().message)));
-    return std::nullopt;
-  }
-  auto target = resolve_peer(peer_query);
-  if (!target) return std::nullopt;
-  PeerState& peer = peers_.at(*target);
-  if (peer.unsent.size() + peer.inflight.size() + peer.drafted >= config_.max_queue_per_peer) {
-    event::Problem problem = error_event(
-        Code::queue_full, fmt::format("message not sent: {} messages to {} are still waiting; try "
-                                      "again once some are delivered",
-                                      config_.max_queue_per_peer, peer.name));
-    problem.peer = peer.id;
+  auto queued = submit_message(peer_query, std::move(text));
+  if (!queued) {
+    event::Problem problem = error_event(queued.failure().code, queued.failure().message);
+    if (queued.failure().code == Code::queue_full) {
+      if (auto peer = find_peer(peer_query)) problem.peer = *peer;
+    }
     report(std::move(problem));
     return std::nullopt;
+  }
+  return *queued;
+}
+
+Outcome<wire::MessageId> Node::submit_message(std::string_view peer_query, std::string text) {
+  if (auto valid = wire::check_text(text); !valid) {
+    return Failure{Code::invalid_text, fmt::format("message not sent: {}", valid.error().message)};
+  }
+  auto target = find_peer(peer_query);
+  if (!target) return target.failure();
+  PeerState& peer = peers_.at(*target);
+  if (peer.unsent.size() + peer.inflight.size() + peer.drafted >= config_.max_queue_per_peer) {
+    return Failure{Code::queue_full,
+                   fmt::format("message not sent: {} messages to {} are still waiting; try "
+                               "again once some are delivered",
+                               config_.max_queue_per_peer, peer.name)};
   }
   const std::int64_t now_ms = clock_.wall_ms();
   const wire::MessageId id = new_message_id(now_ms);
@@ -241,24 +253,26 @@ void Node::on_credit(session::Connection& connection) {
   if (it != peers_.end()) pump(it->second);
 }
 
-void Node::list_peers() {
-  event::Peers list;
+std::vector<PeerSummary> Node::peers() const {
+  std::vector<PeerSummary> list;
   for (const auto& [peer_id, peer] : peers_) {
-    if (!peer.connections.empty()) list.peers.push_back(summary(peer));
+    if (!peer.connections.empty()) list.push_back(summary(peer));
   }
-  std::sort(list.peers.begin(), list.peers.end(),
-            [](const auto& a, const auto& b) { return a.name < b.name; });
-  events_.emit(std::move(list));
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return list;
 }
 
-void Node::show_history(std::string_view peer_query, std::size_t count) {
-  auto target = resolve_peer(peer_query);
-  if (!target) return;
+void Node::list_peers() {
+  events_.emit(event::Peers{peers()});
+}
+
+Outcome<event::History> Node::history(std::string_view peer_query, std::size_t count) {
+  auto target = find_peer(peer_query);
+  if (!target) return target.failure();
   auto messages = store_.history(target->bytes(), count);
   if (!messages) {
-    report(error_event(Code::store_failed,
-                       fmt::format("cannot read the history: {}", messages.error().message)));
-    return;
+    return Failure{Code::store_failed,
+                   fmt::format("cannot read the history: {}", messages.error().message)};
   }
   event::History history{*target, display_name(*target), {}};
   for (auto& message : *messages) {
@@ -266,7 +280,13 @@ void Node::show_history(std::string_view peer_query, std::size_t count) {
                                                    message.timestamp_ms, std::move(message.text),
                                                    state_name(message.state)});
   }
-  events_.emit(std::move(history));
+  return history;
+}
+
+void Node::show_history(std::string_view peer_query, std::size_t count) {
+  auto found = history(peer_query, count);
+  if (!found) return report(error_event(found.failure().code, found.failure().message));
+  events_.emit(std::move(*found));
 }
 
 Result<void> Node::restore() {

@@ -18,6 +18,7 @@
 #include "net/address.hpp"
 #include "net/asio_util.hpp"
 #include "node/events.hpp"
+#include "node/outcome.hpp"
 #include "session/connection.hpp"
 #include "store/store.hpp"
 #include "tls/identity.hpp"
@@ -53,14 +54,21 @@ class Node final : private session::ConnectionObserver {
   // Emits `ready`; call once the node is listening.
   void announce_ready();
 
-  // Commands. Failures are reported as error events.
+  // Commands that answer the caller: a value or a typed failure, and no event for a failure.
+  // Finds a peer by name, full ID or ID prefix (>= 4 characters).
+  Outcome<tls::PeerId> find_peer(std::string_view query) const;
+  // Queues a message (committed to the outbox in the next group commit); its ID.
+  Outcome<wire::MessageId> submit_message(std::string_view peer_query, std::string text);
+  // Connected peers, by name.
+  std::vector<PeerSummary> peers() const;
+  // The last `count` messages with a peer, oldest first.
+  Outcome<event::History> history(std::string_view peer_query, std::size_t count);
+
+  // The same for the REPL: results as events, failures as error events.
   void connect(std::string_view target);
-  // Returns the message ID when queued.
   std::optional<wire::MessageId> send_message(std::string_view peer_query, std::string text);
   void list_peers();
   void show_history(std::string_view peer_query, std::size_t count);
-  // Finds a peer by name, full ID or ID prefix (>= 4 characters); emits an error if none or
-  // several match.
   std::optional<tls::PeerId> resolve_peer(std::string_view query);
   // False while `peer`'s queue (messages not yet acknowledged) is full: a send would fail with
   // queue_full. Front ends that can wait (a script's stdin) hold their input until it is not.

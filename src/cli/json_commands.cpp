@@ -1,0 +1,127 @@
+#include "cli/json_commands.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace peerchat::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+node::event::Result failed(std::string id, std::string command, Code code, std::string message) {
+  return node::event::Result{std::move(id), std::move(command), false,
+                             code,          std::move(message), nullptr};
+}
+
+node::event::Result succeeded(std::string id, std::string command, json data = json::object()) {
+  return node::event::Result{std::move(id),
+                             std::move(command),
+                             true,
+                             Code::usage,
+                             {},
+                             std::make_shared<const json>(std::move(data))};
+}
+
+// A string field, or nullopt when missing or not a string.
+std::optional<std::string> text_field(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+JsonCommands::JsonCommands(node::Node& node, node::EventSink& results, Hooks hooks)
+    : node_(node), results_(results), hooks_(std::move(hooks)) {}
+
+void JsonCommands::answer(node::event::Result result) {
+  results_.emit(std::move(result));
+}
+
+bool JsonCommands::handle(std::string_view line) {
+  const auto request = nlohmann::json::parse(line, nullptr, false);
+  if (request.is_discarded() || !request.is_object()) {
+    node_.report_error(Code::usage,
+                       "a line starting with '{' must be one JSON object, e.g. "
+                       "{\"id\":\"1\",\"cmd\":\"peers\"}");
+    return true;
+  }
+  std::string id;
+  if (auto it = request.find("id"); it != request.end() && (it->is_string() || it->is_number())) {
+    id = it->is_string() ? it->get<std::string>() : it->dump();
+  } else {
+    node_.report_error(Code::usage,
+                       "a JSON command needs an \"id\" (string or number) to "
+                       "answer under; nothing was done");
+    return true;
+  }
+  const std::string command = text_field(request, "cmd").value_or("");
+  auto usage = [&](std::string message) {
+    answer(failed(id, command, Code::usage, std::move(message)));
+    return true;
+  };
+
+  if (command == "send") {
+    const auto peer = text_field(request, "peer");
+    const auto text = text_field(request, "text");
+    if (!peer || !text) return usage("send needs \"peer\" and \"text\" (strings)");
+    auto target = node_.find_peer(*peer);
+    if (!target) {
+      answer(failed(id, command, target.failure().code, target.failure().message));
+      return true;
+    }
+    if (!node_.queue_has_room(*target)) return false;  // waits, like a /msg line
+    auto queued = node_.submit_message(target->compact(), *text);
+    if (!queued) {
+      answer(failed(id, command, queued.failure().code, queued.failure().message));
+    } else {
+      answer(succeeded(id, command,
+                       {{"message_id", wire::to_hex(*queued)}, {"peer", target->to_string()}}));
+    }
+  } else if (command == "peers") {
+    answer(succeeded(id, command,
+                     {{"peers", node::to_json(node::event::Peers{node_.peers()})["peers"]}}));
+  } else if (command == "history") {
+    const auto peer = text_field(request, "peer");
+    if (!peer) return usage("history needs \"peer\"");
+    std::size_t count = 20;
+    if (auto it = request.find("count"); it != request.end()) {
+      if (!it->is_number_unsigned() || it->get<std::size_t>() == 0 ||
+          it->get<std::size_t>() > 10'000) {
+        return usage("history's \"count\" is a number from 1 to 10000");
+      }
+      count = it->get<std::size_t>();
+    }
+    auto found = node_.history(*peer, count);
+    if (!found) {
+      answer(failed(id, command, found.failure().code, found.failure().message));
+    } else {
+      auto history = node::to_json(*found);
+      answer(succeeded(id, command,
+                       {{"peer", history["peer"]},
+                        {"name", history["name"]},
+                        {"messages", history["messages"]}}));
+    }
+  } else if (command == "connect") {
+    const auto target = text_field(request, "target");
+    if (!target) return usage("connect needs \"target\": HOST:PORT or ID@HOST:PORT");
+    // Dialing takes time: the result says it started; `connected`, or an `error` naming this
+    // address, follows.
+    node_.connect(*target);
+    answer(succeeded(id, command, {{"status", "dialing"}, {"target", *target}}));
+  } else if (command == "help") {
+    answer(succeeded(id, command, {{"text", hooks_.help ? std::string(hooks_.help()) : ""}}));
+  } else if (command == "quit") {
+    answer(succeeded(id, command));
+    if (hooks_.quit) hooks_.quit();
+  } else {
+    answer(failed(id, command, Code::unknown_command,
+                  fmt::format("unknown command \"{}\"; the commands are send, peers, history, "
+                              "connect, help and quit",
+                              command)));
+  }
+  return true;
+}
+
+}  // namespace peerchat::cli
