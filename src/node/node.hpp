@@ -18,7 +18,7 @@
 #include "net/address.hpp"
 #include "net/asio_util.hpp"
 #include "node/events.hpp"
-#include "node/outcome.hpp"
+#include "util/outcome.hpp"
 #include "session/connection.hpp"
 #include "store/store.hpp"
 #include "tls/identity.hpp"

@@ -1,4 +1,4 @@
-// node: what a command returns: its value, or a typed failure (a code from the registry and a
+// util: what a command or an operation returns: its value, or a typed failure (a code from the registry and a
 // sentence for people). Front ends decide how to show it: the REPL prints it, JSON commands
 // answer with it under the caller's request ID.
 #pragma once
@@ -9,7 +9,7 @@
 
 #include "util/codes.hpp"
 
-namespace peerchat::node {
+namespace peerchat {
 
 struct Failure {
   Code code = Code::usage;
@@ -33,4 +33,4 @@ class Outcome {
   Failure failure_;
 };
 
-}  // namespace peerchat::node
+}  // namespace peerchat
