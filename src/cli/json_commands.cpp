@@ -62,27 +62,23 @@ bool JsonCommands::handle(std::string_view line) {
     return true;
   };
 
+  // The node's typed commands; help and quit belong to the front end.
+  auto run = [&](node::Command typed) {
+    node_.execute(id, std::move(typed),
+                  [this](node::event::Result result) { answer(std::move(result)); });
+    return true;
+  };
   if (command == "send") {
     const auto peer = text_field(request, "peer");
     const auto text = text_field(request, "text");
     if (!peer || !text) return usage("send needs \"peer\" and \"text\" (strings)");
-    auto target = node_.find_peer(*peer);
-    if (!target) {
-      answer(failed(id, command, target.failure().code, target.failure().message));
-      return true;
+    if (auto target = node_.find_peer(*peer); target && !node_.queue_has_room(*target)) {
+      return false;  // waits, like a /msg line
     }
-    if (!node_.queue_has_room(*target)) return false;  // waits, like a /msg line
-    auto queued = node_.submit_message(target->compact(), *text);
-    if (!queued) {
-      answer(failed(id, command, queued.failure().code, queued.failure().message));
-    } else {
-      answer(succeeded(id, command,
-                       {{"message_id", wire::to_hex(*queued)}, {"peer", target->to_string()}}));
-    }
-  } else if (command == "peers") {
-    answer(succeeded(id, command,
-                     {{"peers", node::to_json(node::event::Peers{node_.peers()})["peers"]}}));
-  } else if (command == "history") {
+    return run(node::command::Send{*peer, *text});
+  }
+  if (command == "peers") return run(node::command::ListPeers{});
+  if (command == "history") {
     const auto peer = text_field(request, "peer");
     if (!peer) return usage("history needs \"peer\"");
     std::size_t count = 20;
@@ -93,34 +89,27 @@ bool JsonCommands::handle(std::string_view line) {
       }
       count = it->get<std::size_t>();
     }
-    auto found = node_.history(*peer, count);
-    if (!found) {
-      answer(failed(id, command, found.failure().code, found.failure().message));
-    } else {
-      auto history = node::to_json(*found);
-      answer(succeeded(id, command,
-                       {{"peer", history["peer"]},
-                        {"name", history["name"]},
-                        {"messages", history["messages"]}}));
-    }
-  } else if (command == "connect") {
+    return run(node::command::History{*peer, count});
+  }
+  if (command == "connect") {
     const auto target = text_field(request, "target");
     if (!target) return usage("connect needs \"target\": HOST:PORT or ID@HOST:PORT");
-    // Dialing takes time: the result says it started; `connected`, or an `error` naming this
-    // address, follows.
-    node_.connect(*target);
-    answer(succeeded(id, command, {{"status", "dialing"}, {"target", *target}}));
-  } else if (command == "help") {
+    // Answered once the session is open (with the peer), or with why it could not be.
+    return run(node::command::Connect{*target});
+  }
+  if (command == "help") {
     answer(succeeded(id, command, {{"text", hooks_.help ? std::string(hooks_.help()) : ""}}));
-  } else if (command == "quit") {
+    return true;
+  }
+  if (command == "quit") {
     answer(succeeded(id, command));
     if (hooks_.quit) hooks_.quit();
-  } else {
-    answer(failed(id, command, Code::unknown_command,
-                  fmt::format("unknown command \"{}\"; the commands are send, peers, history, "
-                              "connect, help and quit",
-                              command)));
+    return true;
   }
+  answer(failed(id, command, Code::unknown_command,
+                fmt::format("unknown command \"{}\"; the commands are send, peers, history, "
+                            "connect, help and quit",
+                            command)));
   return true;
 }
 

@@ -135,11 +135,8 @@ int run_peer(const PeerOptions& options) {
                       kExitDataDir);
   }
   if (auto listening = node.listen(); !listening) {
-    const auto& error = listening.error();
-    const Code code = error.code == asio::error::address_in_use  ? Code::port_in_use
-                      : error.code == asio::error::access_denied ? Code::port_forbidden
-                                                                 : Code::listen_failed;
-    return fail_start(options.common.json, code, error.message, kExitListen);
+    return fail_start(options.common.json, listening.failure().code, listening.failure().message,
+                      kExitListen);
   }
   node.announce_ready();
   for (const auto& target : options.connect) node.connect(target);

@@ -13,9 +13,6 @@
 
 namespace peerchat::net {
 
-// TCP sockets and in-process socket pairs alike; tls::Stream runs on top.
-using StreamSocket = asio::generic::stream_protocol::socket;
-
 struct Accepted {
   StreamSocket socket;
   std::string source;   // the remote host alone (IP, no port): the unit of per-source caps

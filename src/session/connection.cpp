@@ -52,7 +52,7 @@ std::string_view to_string(Direction direction) {
   return direction == Direction::inbound ? "in" : "out";
 }
 
-Connection::Connection(std::uint64_t serial, asio::ip::tcp::socket socket, SSL_CTX* tls,
+Connection::Connection(std::uint64_t serial, net::StreamSocket socket, SSL_CTX* tls,
                        Direction direction, std::string remote_address, ProtocolConfig config,
                        const Clock& clock, Random& random, ConnectionObserver& observer)
     : stream_(std::move(socket), tls),
@@ -167,9 +167,8 @@ void Connection::report_closed(const CloseReason& reason) {
 
 asio::awaitable<void> Connection::run() {
   auto self = shared_from_this();
-  std::error_code ignored;
-  // Chat is latency-sensitive; the writer already coalesces frames into large writes.
-  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  // (TCP_NODELAY is the transport's: chat is latency-sensitive, and the writer already
+  // coalesces frames into large writes.)
 
   const auto role = direction_ == Direction::outbound ? tls::Role::client : tls::Role::server;
   const auto handshake_error = co_await stream_.handshake(role);
@@ -286,7 +285,7 @@ asio::awaitable<void> Connection::finish_if_last() {
   // unread data would send a reset, which can destroy our BYE before the peer reads it.
   auto& socket = stream_.socket();
   std::error_code ignored;
-  socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket.shutdown(asio::socket_base::shutdown_send, ignored);
   std::array<char, 4096> discard;
   for (std::size_t drained = 0; drained < kMaxLingerBytes && socket.is_open();) {
     auto [error, size] = co_await socket.async_read_some(asio::buffer(discard), net::use_nothrow);
@@ -338,10 +337,26 @@ void Connection::on_chat(wire::Chat&& chat) {
 }
 
 void Connection::end_batch() {
-  if (!batch_) return;
-  InboundBatch batch = std::move(*batch_);
-  batch_.reset();
-  if (!batch.empty()) observer_.on_chats(*this, std::move(batch));
+  if (batch_) {
+    InboundBatch batch = std::move(*batch_);
+    batch_.reset();
+    if (!batch.empty()) observer_.on_chats(*this, std::move(batch));
+  }
+  if (frames_in_batch_) {
+    frames_in_batch_ = false;
+    observer_.on_frames_end(*this);
+  }
+}
+
+void Connection::on_service_frame(std::uint8_t type, std::span<const std::uint8_t> payload) {
+  frames_in_batch_ = true;
+  observer_.on_frame(*this, type, payload);
+}
+
+Result<void> Connection::send_frame(std::uint8_t type, std::span<const std::uint8_t> payload) {
+  auto sent = protocol_.send_frame(type, payload);
+  if (sent) wake_writer();
+  return sent;
 }
 
 void Connection::on_ack(std::uint64_t seq) {

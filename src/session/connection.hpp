@@ -52,17 +52,28 @@ class ConnectionObserver {
   virtual void on_stream_end(Connection& /*connection*/, const wire::StreamEnd& /*end*/) {}
   virtual void on_stream_stopped(Connection& /*connection*/, const wire::StreamStop& /*stop*/) {}
   virtual void on_stream_writable(Connection& /*connection*/) {}
+
+  // Services' own frames (ProtocolConfig::service_frames), then once at the end of the read
+  // that brought them, so a service can commit what one read brought together.
+  virtual void on_frame(Connection& /*connection*/, std::uint8_t /*type*/,
+                        std::span<const std::uint8_t> /*payload*/) {}
+  virtual void on_frames_end(Connection& /*connection*/) {}
 };
 
 class Connection final : public std::enable_shared_from_this<Connection>, private ProtocolListener {
  public:
-  Connection(std::uint64_t serial, asio::ip::tcp::socket socket, SSL_CTX* tls, Direction direction,
+  Connection(std::uint64_t serial, net::StreamSocket socket, SSL_CTX* tls, Direction direction,
              std::string remote_address, ProtocolConfig config, const Clock& clock, Random& random,
              ConnectionObserver& observer);
   ~Connection() override;
 
   // Runs the TLS handshake, then the protocol, until the connection ends.
   void start();
+
+  // A service's frame; see Protocol::send_frame. Wakes the writer.
+  Result<void> send_frame(std::uint8_t type, std::span<const std::uint8_t> payload);
+  // The HELLO capability bits the peer offered.
+  std::uint32_t peer_capabilities() const { return protocol_.peer_hello().capabilities; }
 
   bool can_send_chat() const { return protocol_.can_send_chat(); }
   void send_chat(const wire::Chat& chat);
@@ -116,6 +127,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   void on_stream_end(const wire::StreamEnd& end) override;
   void on_stream_stopped(const wire::StreamStop& stop) override;
   void on_stream_writable() override;
+  void on_service_frame(std::uint8_t type, std::span<const std::uint8_t> payload) override;
 
   tls::Stream stream_;
   Direction direction_;
@@ -134,6 +146,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   bool closed_reported_ = false;
   std::optional<InboundBatch> batch_;  // CHATs read since the last batch end
   bool in_read_batch_ = false;
+  bool frames_in_batch_ = false;  // service frames were delivered since the last batch end
   bool reader_done_ = false;
   bool writer_done_ = false;
   bool transport_failed_ = false;

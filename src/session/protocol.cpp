@@ -38,7 +38,8 @@ Protocol::Protocol(ProtocolConfig config, const Clock& clock, Random& random,
 void Protocol::start() {
   started_ = last_received_ = last_sent_ = clock_.now();
   random_.fill({reinterpret_cast<std::uint8_t*>(&ping_nonce_), sizeof ping_nonce_});
-  const std::uint32_t capabilities = config_.offer_streams ? wire::kCapabilityStreams : 0;
+  const std::uint32_t capabilities =
+      (config_.offer_streams ? wire::kCapabilityStreams : 0) | config_.capabilities;
   wire::encode(output_, wire::Hello{wire::kProtocolVersion, config_.listen_port, capabilities,
                                     config_.name});
 }
@@ -159,7 +160,12 @@ void Protocol::on_open_frame(const wire::FrameView& frame) {
       }
       return on_stream_frame(frame);
     default:
-      if (frame.type >= wire::kFirstOptionalType) return;  // optional: skip what we don't know
+      if (frame.type >= wire::kFirstOptionalType) {
+        if (config_.service_frames.test(frame.type - wire::kFirstOptionalType)) {
+          listener_.on_service_frame(frame.type, frame.payload);
+        }
+        return;  // optional: skip what we don't know
+      }
       return fail(ByeReason::protocol_error,
                   fmt::format("unknown frame type 0x{:02x}", frame.type));
   }
@@ -251,6 +257,24 @@ void Protocol::stop_stream(std::uint32_t stream, std::string message) {
 void Protocol::send_chat(const wire::Chat& chat) {
   send_window_.consume();
   wire::encode(output_, chat);
+}
+
+Result<void> Protocol::send_frame(std::uint8_t type, std::span<const std::uint8_t> payload) {
+  if (type < wire::kFirstOptionalType ||
+      !config_.service_frames.test(type - wire::kFirstOptionalType)) {
+    return make_error(std::make_error_code(std::errc::invalid_argument),
+                      fmt::format("frame type 0x{:02x} is not registered by a service", type));
+  }
+  if (payload.size() >= wire::kMaxFrameSize) {
+    return make_error(std::make_error_code(std::errc::message_size),
+                      fmt::format("a frame of {} bytes is over the {} byte limit", payload.size(),
+                                  wire::kMaxFrameSize - 1));
+  }
+  if (state_ != State::open) {
+    return make_error(std::make_error_code(std::errc::not_connected), "the session is not open");
+  }
+  wire::append_frame(output_, static_cast<FrameType>(type), payload);
+  return {};
 }
 
 void Protocol::acknowledge(std::uint64_t seq, std::uint32_t messages) {

@@ -3,6 +3,7 @@
 // keeps it testable back to back in memory; session/connection.hpp puts it on a TLS socket.
 #pragma once
 
+#include <bitset>
 #include <chrono>
 #include <cstdint>
 #include <span>
@@ -31,6 +32,11 @@ struct ProtocolConfig {
   // breaking the protocol.
   bool offer_streams = false;
   StreamLimits streams;
+  // Services' HELLO capability bits (node/service.hpp), added to ours.
+  std::uint32_t capabilities = 0;
+  // Optional frame types (index: type - 0x80) that services handle; they reach the listener's
+  // on_service_frame once the session is open. Other optional types are skipped.
+  std::bitset<128> service_frames;
 };
 
 enum class State { awaiting_hello, open, closed };
@@ -66,6 +72,8 @@ class ProtocolListener {
   virtual void on_stream_stopped(const wire::StreamStop& /*stop*/) {}
   // Room was freed in an outgoing stream's buffer.
   virtual void on_stream_writable() {}
+  // A frame of a type in ProtocolConfig::service_frames. The payload is valid during the call.
+  virtual void on_service_frame(std::uint8_t /*type*/, std::span<const std::uint8_t> /*payload*/) {}
 };
 
 class Protocol {
@@ -84,6 +92,10 @@ class Protocol {
   std::uint64_t send_credit() const { return send_window_.available(); }
   // Queues a CHAT; the caller checked can_send_chat().
   void send_chat(const wire::Chat& chat);
+
+  // Queues a service's frame (a type in service_frames, payload < kMaxFrameSize). Services
+  // bring their own flow control: these frames take no credit.
+  Result<void> send_frame(std::uint8_t type, std::span<const std::uint8_t> payload);
 
   // `messages` received CHATs are stored, up to and including `seq`. ACK and CREDIT are
   // coalesced and go out at the next flush() (process() flushes at its end).

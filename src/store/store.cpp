@@ -271,6 +271,14 @@ Result<void> Store::pin_address(std::string_view address, const PeerKey& id, std
   return insert_pin_.run("cannot pin an address");
 }
 
+Result<std::vector<AddressPin>> Store::address_pins() {
+  auto statement = db_.prepare("SELECT address, peer_id FROM address_pins");
+  if (!statement) return statement.error();
+  return statement->collect([](const Statement& row) {
+    return AddressPin{row.text(0), to_key(row.blob(1))};
+  });
+}
+
 Result<void> Store::unpin_address(std::string_view address) {
   delete_pin_.bind(1, address);
   return delete_pin_.run("cannot remove an address pin");

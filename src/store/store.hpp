@@ -37,6 +37,12 @@ struct PeerAddress {
   std::int64_t last_success_ms = 0;
 };
 
+// Trust on first use: the identity first met at an address the user dialed.
+struct AddressPin {
+  std::string address;
+  PeerKey id{};
+};
+
 using MessageKey = std::array<std::uint8_t, 16>;
 
 enum class MessageState : int { queued = 0, delivered = 2, received = 3 };
@@ -94,6 +100,8 @@ class Store {
   // only on an explicit user decision).
   Result<void> pin_address(std::string_view address, const PeerKey& id, std::int64_t now_ms);
   Result<void> unpin_address(std::string_view address);
+  // Every pin, for the node's in-memory copy (read at start-up).
+  Result<std::vector<AddressPin>> address_pins();
 
   Result<std::optional<std::string>> setting(std::string_view key);
   Result<void> set_setting(std::string_view key, std::string_view value);

@@ -27,12 +27,12 @@ namespace peerchat::tls {
 
 class Stream {
  public:
-  Stream(asio::ip::tcp::socket socket, SSL_CTX* context);
+  Stream(net::StreamSocket socket, SSL_CTX* context);
   ~Stream();
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
-  asio::ip::tcp::socket& socket() { return socket_; }
+  net::StreamSocket& socket() { return socket_; }
   asio::any_io_executor get_executor() { return socket_.get_executor(); }
   SSL* native_handle() { return ssl_; }
 
@@ -56,7 +56,7 @@ class Stream {
   template <class Call>
   asio::awaitable<std::error_code> drive(Call call, bool reading);
 
-  asio::ip::tcp::socket socket_;
+  net::StreamSocket socket_;
   SSL* ssl_ = nullptr;
 };
 

@@ -1,6 +1,6 @@
-// util: what a command or an operation returns: its value, or a typed failure (a code from the registry and a
-// sentence for people). Front ends decide how to show it: the REPL prints it, JSON commands
-// answer with it under the caller's request ID.
+// util: what a command or an operation returns: its value, or a typed failure (a code from the
+// registry and a sentence for people). Front ends decide how to show it: the REPL prints it, JSON
+// commands answer with it under the caller's request ID.
 #pragma once
 
 #include <optional>
@@ -23,6 +23,7 @@ class Outcome {
   Outcome(Failure failure) : failure_(std::move(failure)) {}  // NOLINT
 
   explicit operator bool() const { return value_.has_value(); }
+  bool ok() const { return value_.has_value(); }
   const T& operator*() const { return *value_; }
   T& operator*() { return *value_; }
   const T* operator->() const { return &*value_; }
