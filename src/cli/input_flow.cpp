@@ -17,6 +17,24 @@ bool InputFlow::submit(std::string line) {
   return true;
 }
 
+bool InputFlow::submit_all(std::vector<std::string> lines) {
+  if (lines.empty()) return true;
+  {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return stopped_ || in_flight_ < window_; });
+    if (stopped_) return false;
+    in_flight_ += lines.size();
+  }
+  post_([this, lines = std::move(lines)]() mutable {
+    std::size_t done = 0;
+    for (auto& line : lines) {
+      if (run_or_hold(std::move(line))) ++done;
+    }
+    if (done > 0) release(done);  // one wake-up of the reader for the whole batch
+  });
+  return true;
+}
+
 void InputFlow::stop() {
   {
     std::lock_guard lock(mutex_);
@@ -26,12 +44,16 @@ void InputFlow::stop() {
 }
 
 void InputFlow::arrive(std::string line) {
+  if (run_or_hold(std::move(line))) release(1);
+}
+
+bool InputFlow::run_or_hold(std::string line) {
   // Order is kept: once one line waits, every later one waits behind it.
   if (!held_.empty() || !run_line_(line)) {
     held_.push_back(std::move(line));
-    return;
+    return false;
   }
-  release(1);
+  return true;
 }
 
 void InputFlow::retry() {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace peerchat::cli {
 
@@ -24,6 +25,9 @@ class InputFlow {
   // Reader thread: blocks while the window is full (or until stop()), then hands `line` over.
   // False once stopped.
   bool submit(std::string line);
+  // The same for several lines at once (one read's worth), handed over together: the window
+  // may be overrun by at most one such batch.
+  bool submit_all(std::vector<std::string> lines);
   // Reader thread or any: unblocks submit for good.
   void stop();
 
@@ -33,6 +37,8 @@ class InputFlow {
 
  private:
   void arrive(std::string line);  // I/O thread
+  // I/O thread: runs `line`, or holds it (and every later line) until retry(); true if it ran.
+  bool run_or_hold(std::string line);
   void release(std::size_t lines);
 
   std::function<bool(const std::string&)> run_line_;

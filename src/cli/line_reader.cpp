@@ -33,8 +33,19 @@ void LineReader::stop() {
 
 void LineReader::run(const std::function<void(std::string)>& on_line,
                      const std::function<void()>& on_eof) {
+  run_batched(
+      [&](std::vector<std::string> lines) {
+        for (auto& line : lines) on_line(std::move(line));
+      },
+      on_eof);
+}
+
+void LineReader::run_batched(const std::function<void(std::vector<std::string>)>& on_lines,
+                             const std::function<void()>& on_eof) {
   std::string pending;
-  char buffer[4096];
+  // Large reads: a script's burst arrives in few syscalls and few hand-overs.
+  std::vector<char> storage(64 * 1024);
+  char* buffer = storage.data();
   while (true) {
     pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
     const int ready = ::poll(fds, wake_[0] >= 0 ? 2 : 1, -1);
@@ -44,22 +55,24 @@ void LineReader::run(const std::function<void(std::string)>& on_line,
     }
     if (fds[1].revents != 0) return;  // stopped
     if (fds[0].revents == 0) continue;
-    const ssize_t got = ::read(fd_, buffer, sizeof buffer);
+    const ssize_t got = ::read(fd_, buffer, storage.size());
     if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (got <= 0) break;
     pending.append(buffer, static_cast<std::size_t>(got));
+    std::vector<std::string> lines;
     std::size_t start = 0;
     for (std::size_t newline; (newline = pending.find('\n', start)) != std::string::npos;) {
-      on_line(pending.substr(start, newline - start));
+      lines.push_back(pending.substr(start, newline - start));
       start = newline + 1;
     }
     pending.erase(0, start);
     if (pending.size() > kMaxLine) {
-      on_line(pending);
+      lines.push_back(std::move(pending));
       pending.clear();
     }
+    if (!lines.empty()) on_lines(std::move(lines));
   }
-  if (!pending.empty()) on_line(pending);
+  if (!pending.empty()) on_lines({std::move(pending)});
   on_eof();
 }
 

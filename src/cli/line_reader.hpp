@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace peerchat::cli {
 
@@ -16,6 +17,10 @@ class LineReader {
 
   // Blocks until EOF or stop(); calls on_line for each line (without the newline).
   void run(const std::function<void(std::string)>& on_line, const std::function<void()>& on_eof);
+  // The same, but the complete lines of each read come together, in order: one hand-over per
+  // read instead of one per line.
+  void run_batched(const std::function<void(std::vector<std::string>)>& on_lines,
+                   const std::function<void()>& on_eof);
   // Thread-safe.
   void stop();
 

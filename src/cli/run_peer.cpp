@@ -195,11 +195,11 @@ int run_peer(const PeerOptions& options) {
           [&] { asio::post(io, [&] { quit(wire::ByeReason::quit, "the user quit"); }); });
     } else {
       // In --json mode stdin ending does not end the peer (scripts may close it); /quit does.
-      reader.run([&](std::string line) { flow.submit(std::move(line)); },
-                 [&] {
-                   // In order, after every line that is still waiting for room.
-                   if (!options.common.json) flow.submit("/quit");
-                 });
+      reader.run_batched([&](std::vector<std::string> lines) { flow.submit_all(std::move(lines)); },
+                         [&] {
+                           // In order, after every line that is still waiting for room.
+                           if (!options.common.json) flow.submit("/quit");
+                         });
     }
   });
 
