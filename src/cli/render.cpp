@@ -113,11 +113,7 @@ JsonSink::JsonSink(std::FILE* out)
     : owned_(std::make_unique<DirectOutput>(out)), out_(owned_.get()) {}
 
 void JsonSink::on_event(std::uint64_t seq, const node::Event& event) {
-  auto json = node::to_json(event);
-  if (seq != 0) json["event_seq"] = seq;
-  // Invalid UTF-8 cannot reach here (the wire layer rejects it), but replace rather than throw.
-  out_->write_line(json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace),
-                   node::event_name(event), seq);
+  out_->write_line(node::to_json_line(event, seq), node::event_name(event), seq);
 }
 
 }  // namespace peerchat::cli

@@ -1,6 +1,9 @@
 #include "node/events.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
+
+#include "wire/utf8.hpp"
 
 namespace peerchat::node {
 namespace {
@@ -100,7 +103,126 @@ struct ToJson {
   }
 };
 
+// A JSON string as nlohmann's dump writes it (ensure_ascii off): quotes, backslashes and
+// control characters escaped, everything else (valid UTF-8) as it is.
+void append_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t clean = 0;  // start of the run not yet copied
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    out.append(text.substr(clean, i - clean));
+    clean = i + 1;
+    switch (byte) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[byte >> 4];
+        out += kHex[byte & 0xF];
+    }
+  }
+  out.append(text.substr(clean));
+  out += '"';
+}
+
+void append_field(std::string& out, std::string_view key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  append_string(out, value);
+}
+
+void append_number(std::string& out, std::string_view key, std::uint64_t value, bool negative) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  if (negative) out += '-';
+  out += std::to_string(value);
+}
+
+void append_signed(std::string& out, std::string_view key, std::int64_t value) {
+  const bool negative = value < 0;
+  const auto magnitude =
+      negative ? ~static_cast<std::uint64_t>(value) + 1 : static_cast<std::uint64_t>(value);
+  append_number(out, key, magnitude, negative);
+}
+
+// The per-message events, written directly; nullopt for any other event, or for text that
+// is not valid UTF-8 (the general path replaces bad bytes; it cannot come from a peer).
+std::optional<std::string> fast_line(const Event& event) {
+  std::string out;
+  out.reserve(256);
+  auto start = [&](std::string_view name) {
+    out += "{\"event\":\"";
+    out += name;
+    out += '"';
+  };
+  if (const auto* e = std::get_if<event::Message>(&event)) {
+    if (!wire::is_valid_utf8(e->text) || !wire::is_valid_utf8(e->name)) return std::nullopt;
+    start("message");
+    append_field(out, "peer", e->peer.to_string());
+    append_field(out, "name", e->name);
+    append_field(out, "id", wire::to_hex(e->id));
+    append_number(out, "seq", e->seq, false);
+    append_field(out, "text", e->text);
+    append_signed(out, "timestamp", e->timestamp_ms);
+    return out;
+  }
+  auto id_peer_name = [&](std::string_view name, const wire::MessageId& id, const tls::PeerId& peer,
+                          const std::string& peer_name) -> std::optional<std::string> {
+    if (!wire::is_valid_utf8(peer_name)) return std::nullopt;
+    start(name);
+    append_field(out, "id", wire::to_hex(id));
+    append_field(out, "peer", peer.to_string());
+    append_field(out, "name", peer_name);
+    return out;
+  };
+  if (const auto* e = std::get_if<event::Queued>(&event)) {
+    return id_peer_name("queued", e->id, e->peer, e->name);
+  }
+  if (const auto* e = std::get_if<event::Sent>(&event)) {
+    return id_peer_name("sent", e->id, e->peer, e->name);
+  }
+  if (const auto* e = std::get_if<event::Delivered>(&event)) {
+    return id_peer_name("delivered", e->id, e->peer, e->name);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string to_json_line(const Event& event, std::uint64_t seq) {
+  if (auto line = fast_line(event)) {
+    if (seq != 0) append_number(*line, "event_seq", seq, false);
+    *line += '}';
+    return std::move(*line);
+  }
+  auto object = to_json(event);
+  if (seq != 0) object["event_seq"] = seq;
+  // Invalid UTF-8 cannot come from a peer (the wire layer rejects it), but replace, not throw.
+  return object.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 json to_json(const Event& event) {
   return std::visit(ToJson{}, event);

@@ -109,6 +109,10 @@ using Event = std::variant<event::Ready, event::Connected, event::Queued, event:
 
 // One JSON object per event, with an "event" field naming it (the --json contract).
 nlohmann::ordered_json to_json(const Event& event);
+// The same object as one line of text, with "event_seq" last when `seq` is not 0. The events
+// sent for every message (queued, sent, delivered, message) are written directly, without
+// building a JSON tree: byte for byte what dumping to_json() would give.
+std::string to_json_line(const Event& event, std::uint64_t seq);
 // That "event" field's value ("message", "delivered", ..., "error" or "warning").
 std::string_view event_name(const Event& event);
 
