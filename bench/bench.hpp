@@ -71,8 +71,8 @@ std::vector<Figure> run_idle(const Options& options, const Baselines& baselines)
 std::vector<Figure> run_cli(const Options& options, const Baselines& baselines);
 // Process start to `ready` with an existing identity.
 std::vector<Figure> run_startup(const Options& options, const Baselines& baselines);
-// Tox (c-toxcore) on loopback: friend connection time and one file transfer (tox_bench.cpp,
-// built only when toxcore is found: PEERCHAT_HAVE_TOX).
+// Tox (c-toxcore) on loopback: friend connection time, a burst of messages (best of the runs)
+// and one file transfer (tox_bench.cpp, built only when toxcore is found: PEERCHAT_HAVE_TOX).
 std::vector<Figure> run_tox(const Options& options, const Baselines& baselines);
 // Ratios of peerchat figures to Tox figures, when both were measured.
 void add_tox_comparisons(std::vector<Figure>& figures);

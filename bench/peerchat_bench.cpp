@@ -66,6 +66,9 @@ void add_tox_comparisons(std::vector<Figure>& figures) {
   const Figure* tox_connect = find("tox_connect_s");
   const Figure* bulk = find("bulk_throughput");
   const Figure* handshakes = find("handshake_rate");
+  const Figure* tox_messages = find("tox_messages_per_s");
+  const Figure* cli_one = find("cli_throughput_1_sender");
+  const Figure* cli_four = find("cli_throughput_4_senders");
   std::vector<Figure> more;
   if (tox_file != nullptr && bulk != nullptr && tox_file->value > 0) {
     more.push_back({"bulk_vs_tox", bulk->value / tox_file->value, "ratio",
@@ -75,6 +78,18 @@ void add_tox_comparisons(std::vector<Figure>& figures) {
       tox_connect->value > 0) {
     more.push_back({"connect_speedup_vs_tox", tox_connect->value * handshakes->value, "ratio",
                     "Tox time to connect two local peers / peerchat time per new session"});
+  }
+  if (tox_messages != nullptr && tox_messages->value > 0) {
+    if (cli_one != nullptr && cli_one->value > 0) {
+      more.push_back({"cli_vs_tox_messages", cli_one->value / tox_messages->value, "ratio",
+                      "peerchat CLI to CLI msg/s, one sender (durable stores) / Tox messages, "
+                      "best run"});
+    }
+    if (cli_four != nullptr && cli_four->value > 0) {
+      more.push_back({"cli_4_senders_vs_tox_messages", cli_four->value / tox_messages->value,
+                      "ratio",
+                      "peerchat CLI msg/s, four senders into one / Tox messages, best run"});
+    }
   }
   figures.insert(figures.end(), more.begin(), more.end());
 }
