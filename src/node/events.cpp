@@ -168,6 +168,18 @@ void append_signed(std::string& out, std::string_view key, std::int64_t value) {
   append_number(out, key, magnitude, negative);
 }
 
+// A peer's ID as text, remembered for the last peer seen: a burst's events all name the same
+// peer, and encoding 32 bytes as base32 for each of them shows up in profiles.
+const std::string& peer_text(const tls::PeerId& peer) {
+  thread_local std::optional<tls::PeerId> last;
+  thread_local std::string text;
+  if (!last || !(*last == peer)) {
+    last = peer;
+    text = peer.to_string();
+  }
+  return text;
+}
+
 // The per-message events, written directly; nullopt for any other event, or for text that
 // is not valid UTF-8 (the general path replaces bad bytes; it cannot come from a peer).
 std::optional<std::string> fast_line(const Event& event) {
@@ -181,7 +193,7 @@ std::optional<std::string> fast_line(const Event& event) {
   if (const auto* e = std::get_if<event::Message>(&event)) {
     if (!wire::is_valid_utf8(e->text) || !wire::is_valid_utf8(e->name)) return std::nullopt;
     start("message");
-    append_field(out, "peer", e->peer.to_string());
+    append_field(out, "peer", peer_text(e->peer));
     append_field(out, "name", e->name);
     append_field(out, "id", wire::to_hex(e->id));
     append_number(out, "seq", e->seq, false);
@@ -194,7 +206,7 @@ std::optional<std::string> fast_line(const Event& event) {
     if (!wire::is_valid_utf8(peer_name)) return std::nullopt;
     start(name);
     append_field(out, "id", wire::to_hex(id));
-    append_field(out, "peer", peer.to_string());
+    append_field(out, "peer", peer_text(peer));
     append_field(out, "name", peer_name);
     return out;
   };

@@ -17,8 +17,9 @@ std::string reference(const Event& event, std::uint64_t seq) {
   return object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-std::vector<Event> per_message_events(const std::string& text, const std::string& name) {
-  const tls::PeerId peer(std::array<std::uint8_t, 32>{1, 2, 3, 4, 250});
+std::vector<Event> per_message_events(const std::string& text, const std::string& name,
+                                      std::uint8_t who = 1) {
+  const tls::PeerId peer(std::array<std::uint8_t, 32>{who, 2, 3, 4, 250});
   wire::MessageId id{};
   id[0] = 0xAB;
   id[15] = 0x01;
@@ -56,7 +57,9 @@ TEST(EventsJson, DirectLinesMatchTheJsonTreeForRandomTexts) {
     std::string text;
     const int length = static_cast<int>(random() % 40);
     for (int i = 0; i < length; ++i) text += pieces[random() % pieces.size()];
-    for (const auto& event : per_message_events(text, text)) {
+    // Peers alternate: the encoder's remembered ID text must follow.
+    for (const auto& event :
+         per_message_events(text, text, static_cast<std::uint8_t>(1 + round % 3))) {
       ASSERT_EQ(to_json_line(event, static_cast<std::uint64_t>(round)),
                 reference(event, static_cast<std::uint64_t>(round)));
     }
