@@ -100,7 +100,7 @@ bool CommandInterpreter::send(std::string_view peer_query, std::string_view text
   auto peer = node_.resolve_peer(peer_query);
   if (!peer) return true;  // reported
   if (!node_.queue_has_room(*peer)) return false;
-  node_.send_message(peer->compact(), std::string(text));
+  node_.send_message(*peer, std::string(text));
   return true;
 }
 

@@ -320,6 +320,17 @@ std::optional<wire::MessageId> Node::send_message(std::string_view peer_query, s
   return *queued;
 }
 
+std::optional<wire::MessageId> Node::send_message(const tls::PeerId& peer, std::string text) {
+  auto queued = parts_->messaging.submit(peer, std::move(text));
+  if (!queued) {
+    event::Problem problem = error_event(queued.failure().code, queued.failure().message);
+    if (queued.failure().code == Code::queue_full) problem.peer = peer;
+    parts_->report(std::move(problem));
+    return std::nullopt;
+  }
+  return *queued;
+}
+
 void Node::list_peers() {
   parts_->events.emit(event::Peers{peers()});
 }

@@ -98,6 +98,7 @@ class Node final {
   // For the REPL: results as events, failures as error events.
   void connect(std::string_view target);
   std::optional<wire::MessageId> send_message(std::string_view peer_query, std::string text);
+  std::optional<wire::MessageId> send_message(const tls::PeerId& peer, std::string text);
   void list_peers();
   void show_history(std::string_view peer_query, std::size_t count);
   std::optional<tls::PeerId> resolve_peer(std::string_view query);
