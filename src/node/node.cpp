@@ -216,9 +216,9 @@ void Node::adopt(asio::ip::tcp::socket socket, Direction direction, std::string 
                  Pending pending) {
   const std::uint64_t serial = next_serial_++;
   auto& tls = direction == Direction::inbound ? server_tls_ : client_tls_;
-  auto connection = std::make_shared<Connection>(serial, std::move(socket), tls.native_handle(),
-                                                 direction, std::move(address), config_.protocol,
-                                                 clock_, random_, observer());
+  auto connection = std::make_shared<Connection>(
+      serial, net::StreamSocket(std::move(socket)), tls.native_handle(), direction,
+      std::move(address), config_.protocol, clock_, random_, observer());
   pending.connection = connection;
   if (!pending.source.empty()) ++pending_per_source_[pending.source];
   pending_.emplace(serial, std::move(pending));

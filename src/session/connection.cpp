@@ -52,7 +52,7 @@ std::string_view to_string(Direction direction) {
   return direction == Direction::inbound ? "in" : "out";
 }
 
-Connection::Connection(std::uint64_t serial, asio::ip::tcp::socket socket, SSL_CTX* tls,
+Connection::Connection(std::uint64_t serial, net::StreamSocket socket, SSL_CTX* tls,
                        Direction direction, std::string remote_address, ProtocolConfig config,
                        const Clock& clock, Random& random, ConnectionObserver& observer)
     : stream_(std::move(socket), tls),
@@ -63,7 +63,7 @@ Connection::Connection(std::uint64_t serial, asio::ip::tcp::socket socket, SSL_C
       observer_(observer),
       protocol_(config_, clock, random, *this),
       writer_wake_(stream_.get_executor()),
-      watchdog_timer_(stream_.get_executor()),
+      watchdog_timer_(stream_.get_executor(), clock),
       handshake_deadline_(clock.now() + config_.handshake_timeout),
       serial_(serial) {
   writer_wake_.expires_at(asio::steady_timer::time_point::max());
@@ -167,9 +167,11 @@ void Connection::report_closed(const CloseReason& reason) {
 
 asio::awaitable<void> Connection::run() {
   auto self = shared_from_this();
-  std::error_code ignored;
-  // Chat is latency-sensitive; the writer already coalesces frames into large writes.
-  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (net::is_tcp(stream_.socket())) {  // not on an in-process socket pair
+    // Chat is latency-sensitive; the writer already coalesces frames into large writes.
+    std::error_code ignored;
+    stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  }
 
   const auto role = direction_ == Direction::outbound ? tls::Role::client : tls::Role::server;
   const auto handshake_error = co_await stream_.handshake(role);
@@ -286,7 +288,7 @@ asio::awaitable<void> Connection::finish_if_last() {
   // unread data would send a reset, which can destroy our BYE before the peer reads it.
   auto& socket = stream_.socket();
   std::error_code ignored;
-  socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket.shutdown(net::StreamSocket::shutdown_send, ignored);
   std::array<char, 4096> discard;
   for (std::size_t drained = 0; drained < kMaxLingerBytes && socket.is_open();) {
     auto [error, size] = co_await socket.async_read_some(asio::buffer(discard), net::use_nothrow);
@@ -323,7 +325,7 @@ asio::awaitable<void> Connection::watchdog() {
       wake_writer();
     }
     watchdog_timer_.expires_at(std::max(deadline, now + std::chrono::milliseconds(1)));
-    co_await watchdog_timer_.async_wait(net::use_nothrow);
+    co_await watchdog_timer_.wait();  // a cancel() means: recompute the deadline
   }
 }
 

@@ -79,7 +79,7 @@ std::error_code closed_error() {
 
 }  // namespace
 
-Stream::Stream(asio::ip::tcp::socket socket, SSL_CTX* context)
+Stream::Stream(net::StreamSocket socket, SSL_CTX* context)
     : socket_(std::move(socket)), ssl_(SSL_new(context)) {
   std::error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -103,7 +103,7 @@ Stream::~Stream() {
 
 void Stream::close() {
   std::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(net::StreamSocket::shutdown_both, ignored);
   socket_.close(ignored);
 }
 
@@ -150,8 +150,8 @@ Stream::Step Stream::classify(int result, std::error_code& error, bool reading) 
 }
 
 asio::awaitable<std::error_code> Stream::wait(Step step) {
-  const auto type = step == Step::wait_read ? asio::ip::tcp::socket::wait_read
-                                            : asio::ip::tcp::socket::wait_write;
+  const auto type =
+      step == Step::wait_read ? net::StreamSocket::wait_read : net::StreamSocket::wait_write;
   auto [error] = co_await socket_.async_wait(type, net::use_nothrow);
   co_return error;
 }

@@ -1,4 +1,5 @@
-// tls: one TLS 1.3 connection over a non-blocking Asio TCP socket, driven by coroutines.
+// tls: one TLS 1.3 connection over a non-blocking stream socket (TCP, or an in-process socket
+// pair in tests), driven by coroutines.
 //
 // OpenSSL reads and writes the socket itself (a socket BIO); we only wait for readiness with
 // async_wait. Compared with asio::ssl::stream this copies nothing between OpenSSL and the
@@ -21,18 +22,19 @@
 #include <tuple>
 
 #include "net/asio_util.hpp"
+#include "net/transport.hpp"
 #include "tls/context.hpp"
 
 namespace peerchat::tls {
 
 class Stream {
  public:
-  Stream(asio::ip::tcp::socket socket, SSL_CTX* context);
+  Stream(net::StreamSocket socket, SSL_CTX* context);
   ~Stream();
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
-  asio::ip::tcp::socket& socket() { return socket_; }
+  net::StreamSocket& socket() { return socket_; }
   asio::any_io_executor get_executor() { return socket_.get_executor(); }
   SSL* native_handle() { return ssl_; }
 
@@ -56,7 +58,7 @@ class Stream {
   template <class Call>
   asio::awaitable<std::error_code> drive(Call call, bool reading);
 
-  asio::ip::tcp::socket socket_;
+  net::StreamSocket socket_;
   SSL* ssl_ = nullptr;
 };
 
