@@ -42,6 +42,13 @@ TEST(FakeClockTest, ACallbackMayScheduleAnotherThatRunsInTheSameAdvance) {
   EXPECT_EQ(clock.scheduled(), 1u);
 }
 
+TEST(FakeClockTest, ACallbackReschedulingItselfAtTheSameTimeIsReportedNotLoopedOn) {
+  FakeClock clock;
+  std::function<void()> again = [&] { clock.schedule(clock.now(), again); };
+  clock.schedule(clock.now(), again);
+  EXPECT_THROW(clock.advance(1s), std::logic_error);
+}
+
 TEST(FakeClockTest, UnscheduledCallbacksDoNotRun) {
   FakeClock clock;
   bool ran = false;
