@@ -4,13 +4,8 @@
 
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/generic/stream_protocol.hpp>
 
 namespace peerchat::net {
-
-// A connected byte stream: a TCP socket, or one end of an in-process socket pair (tests).
-// tls::Stream runs on either; only the transport that made it knows which.
-using StreamSocket = asio::generic::stream_protocol::socket;
 
 // Completion token that returns (error_code, results...) instead of throwing, so that
 // errors never cross the event loop as exceptions.

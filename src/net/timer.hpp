@@ -3,6 +3,7 @@
 // backoff of a node can run deterministically, in milliseconds of real time.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <system_error>
 
@@ -11,6 +12,8 @@
 
 namespace peerchat::net {
 
+// The clock must outlive the timer. The timer may be destroyed while a wait is suspended: the
+// wait then ends with operation_aborted.
 class Timer {
  public:
   Timer(asio::any_io_executor executor, const Clock& clock);
@@ -22,13 +25,24 @@ class Timer {
   void expires_at(Clock::TimePoint when);
   void expires_after(Clock::Duration after);
   // {} once the deadline has passed on the clock; asio::error::operation_aborted when
-  // cancelled or re-armed. One wait at a time.
+  // cancelled or re-armed. One wait at a time. A wait on a FakeClock resumes through the
+  // executor after the advance() that passed its deadline, never inside advance().
   asio::awaitable<std::error_code> wait();
   void cancel();
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  // Shared with a wait in progress, which must still be able to finish after ~Timer.
+  std::shared_ptr<Impl> impl_;
 };
+
+// Tests: runs `io` until no handler is ready (bounded; returns how many ran). In-process
+// sockets deliver synchronously, so "idle" means every coroutine waits on a timer or a peer.
+std::size_t run_until_idle(asio::io_context& io);
+
+// Tests: moves `clock` forward by `by` one due deadline at a time, running `io` until idle
+// after each, so that a timer re-armed by the coroutine it woke (the next keepalive, the next
+// redial) fires within the same span, as it would in real time. Returns the handlers run.
+std::size_t advance_and_run(asio::io_context& io, FakeClock& clock, Clock::Duration by);
 
 }  // namespace peerchat::net

@@ -13,6 +13,12 @@
 
 namespace peerchat::net {
 
+// TCP sockets and in-process socket pairs alike; tls::Stream runs on top.
+using StreamSocket = asio::generic::stream_protocol::socket;
+
+// An IPv4 or IPv6 stream socket: the only kind that TCP options (TCP_NODELAY) apply to.
+bool is_tcp(const StreamSocket& socket);
+
 struct Accepted {
   StreamSocket socket;
   std::string source;   // the remote host alone (IP, no port): the unit of per-source caps

@@ -63,7 +63,7 @@ Connection::Connection(std::uint64_t serial, net::StreamSocket socket, SSL_CTX* 
       observer_(observer),
       protocol_(config_, clock, random, *this),
       writer_wake_(stream_.get_executor()),
-      watchdog_timer_(stream_.get_executor()),
+      watchdog_timer_(stream_.get_executor(), clock),
       handshake_deadline_(clock.now() + config_.handshake_timeout),
       serial_(serial) {
   writer_wake_.expires_at(asio::steady_timer::time_point::max());
@@ -167,8 +167,11 @@ void Connection::report_closed(const CloseReason& reason) {
 
 asio::awaitable<void> Connection::run() {
   auto self = shared_from_this();
-  // (TCP_NODELAY is the transport's: chat is latency-sensitive, and the writer already
-  // coalesces frames into large writes.)
+  if (net::is_tcp(stream_.socket())) {  // not on an in-process socket pair
+    // Chat is latency-sensitive; the writer already coalesces frames into large writes.
+    std::error_code ignored;
+    stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  }
 
   const auto role = direction_ == Direction::outbound ? tls::Role::client : tls::Role::server;
   const auto handshake_error = co_await stream_.handshake(role);
@@ -285,7 +288,7 @@ asio::awaitable<void> Connection::finish_if_last() {
   // unread data would send a reset, which can destroy our BYE before the peer reads it.
   auto& socket = stream_.socket();
   std::error_code ignored;
-  socket.shutdown(asio::socket_base::shutdown_send, ignored);
+  socket.shutdown(net::StreamSocket::shutdown_send, ignored);
   std::array<char, 4096> discard;
   for (std::size_t drained = 0; drained < kMaxLingerBytes && socket.is_open();) {
     auto [error, size] = co_await socket.async_read_some(asio::buffer(discard), net::use_nothrow);
@@ -322,7 +325,7 @@ asio::awaitable<void> Connection::watchdog() {
       wake_writer();
     }
     watchdog_timer_.expires_at(std::max(deadline, now + std::chrono::milliseconds(1)));
-    co_await watchdog_timer_.async_wait(net::use_nothrow);
+    co_await watchdog_timer_.wait();  // a cancel() means: recompute the deadline
   }
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "net/asio_util.hpp"
+#include "net/timer.hpp"
+#include "net/transport.hpp"
 #include "session/inbound_batch.hpp"
 #include "session/protocol.hpp"
 #include "tls/peer_id.hpp"
@@ -62,6 +64,7 @@ class ConnectionObserver {
 
 class Connection final : public std::enable_shared_from_this<Connection>, private ProtocolListener {
  public:
+  // `clock` drives every deadline, the watchdog's sleep included (a FakeClock in tests).
   Connection(std::uint64_t serial, net::StreamSocket socket, SSL_CTX* tls, Direction direction,
              std::string remote_address, ProtocolConfig config, const Clock& clock, Random& random,
              ConnectionObserver& observer);
@@ -136,8 +139,9 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   const Clock& clock_;
   ConnectionObserver& observer_;
   Protocol protocol_;
+  // An event, not a deadline: never expires, cancelled to wake the writer; so not on the clock.
   asio::steady_timer writer_wake_;
-  asio::steady_timer watchdog_timer_;
+  net::Timer watchdog_timer_;
   Clock::TimePoint handshake_deadline_;
   Clock::TimePoint close_deadline_{};
   std::uint64_t serial_;

@@ -103,7 +103,7 @@ Stream::~Stream() {
 
 void Stream::close() {
   std::error_code ignored;
-  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket_.shutdown(net::StreamSocket::shutdown_both, ignored);
   socket_.close(ignored);
 }
 
@@ -151,7 +151,7 @@ Stream::Step Stream::classify(int result, std::error_code& error, bool reading) 
 
 asio::awaitable<std::error_code> Stream::wait(Step step) {
   const auto type =
-      step == Step::wait_read ? asio::socket_base::wait_read : asio::socket_base::wait_write;
+      step == Step::wait_read ? net::StreamSocket::wait_read : net::StreamSocket::wait_write;
   auto [error] = co_await socket_.async_wait(type, net::use_nothrow);
   co_return error;
 }

@@ -1,4 +1,5 @@
-// tls: one TLS 1.3 connection over a non-blocking Asio TCP socket, driven by coroutines.
+// tls: one TLS 1.3 connection over a non-blocking stream socket (TCP, or an in-process socket
+// pair in tests), driven by coroutines.
 //
 // OpenSSL reads and writes the socket itself (a socket BIO); we only wait for readiness with
 // async_wait. Compared with asio::ssl::stream this copies nothing between OpenSSL and the
@@ -21,6 +22,7 @@
 #include <tuple>
 
 #include "net/asio_util.hpp"
+#include "net/transport.hpp"
 #include "tls/context.hpp"
 
 namespace peerchat::tls {
