@@ -113,6 +113,14 @@ class MemoryNodes : public ::testing::Test {
   }
 
   void settle() { net::run_until_idle(io_); }
+  // Alice (10.0.0.1) and bob (10.0.0.2), alice having dialed bob.
+  std::pair<MemoryNode&, MemoryNode&> alice_dials_bob() {
+    auto& alice = start("alice", "10.0.0.1");
+    auto& bob = start("bob", "10.0.0.2");
+    alice.node->connect(bob.address());
+    settle();
+    return {alice, bob};
+  }
   void advance(Clock::Duration by) { net::advance_and_run(io_, clock_, by); }
 
   bool connected(const MemoryNode& a, const MemoryNode& b) {
@@ -154,10 +162,7 @@ TEST_F(MemoryNodes, CrossedDialsEndWithOneSessionAndNoDisconnect) {
 }
 
 TEST_F(MemoryNodes, RedialBacksOffExponentiallyToTheCapThenFindsThePeerAgain) {
-  auto& alice = start("alice", "10.0.0.1");
-  auto& bob = start("bob", "10.0.0.2");
-  alice.node->connect(bob.address());
-  settle();
+  auto [alice, bob] = alice_dials_bob();
   ASSERT_TRUE(connected(alice, bob));
   stop(bob);  // a crash: bob's port now refuses
   ASSERT_FALSE(connected(alice, bob));
@@ -165,9 +170,9 @@ TEST_F(MemoryNodes, RedialBacksOffExponentiallyToTheCapThenFindsThePeerAgain) {
   settle();
   const std::size_t before = alice.transport->dials.size();
   advance(10min);
-  std::vector<Clock::TimePoint> dials(alice.transport->dials.begin() +
-                                          static_cast<std::ptrdiff_t>(before),
-                                      alice.transport->dials.end());
+  std::vector<Clock::TimePoint> dials(
+      alice.transport->dials.begin() + static_cast<std::ptrdiff_t>(before),
+      alice.transport->dials.end());
   // Without backoff the 250 ms redial tick would dial 2,400 times in 10 minutes; with it,
   // 1 s doubling to a 60 s cap (+-20% jitter): about 6 to reach the cap, then one a minute.
   ASSERT_GE(dials.size(), 10u);
@@ -194,10 +199,7 @@ TEST_F(MemoryNodes, RedialBacksOffExponentiallyToTheCapThenFindsThePeerAgain) {
 }
 
 TEST_F(MemoryNodes, AReconnectOverAStalledSessionReplacesItAndLosesNothing) {
-  auto& alice = start("alice", "10.0.0.1");
-  auto& bob = start("bob", "10.0.0.2");
-  alice.node->connect(bob.address());
-  settle();
+  auto [alice, bob] = alice_dials_bob();
   ASSERT_TRUE(connected(alice, bob));
   // The path goes quiet: what alice sends now is stuck in the old session.
   ASSERT_EQ(network_.stall("10.0.0.1", "10.0.0.2"), 1u);
@@ -224,10 +226,7 @@ TEST_F(MemoryNodes, AReconnectOverAStalledSessionReplacesItAndLosesNothing) {
 }
 
 TEST_F(MemoryNodes, KeepaliveDeclaresAStalledPeerDeadAndTheRedialRecovers) {
-  auto& alice = start("alice", "10.0.0.1");
-  auto& bob = start("bob", "10.0.0.2");
-  alice.node->connect(bob.address());
-  settle();
+  auto [alice, bob] = alice_dials_bob();
   ASSERT_TRUE(connected(alice, bob));
   ASSERT_EQ(network_.stall("10.0.0.1", "10.0.0.2"), 1u);
   advance(60s);  // keepalive pings go unanswered, but the peer is not dead yet
@@ -261,7 +260,8 @@ TEST_F(MemoryNodes, FanInFromFourSendersKeepsEveryMessageOnceUnderItsAuthor) {
   for (auto* sender : senders) ASSERT_TRUE(connected(*sender, hub));
   constexpr int kEach = 300;  // more than one credit window's worth of batches, interleaved
   for (int n = 0; n < kEach; ++n) {
-    for (auto* sender : senders) sender->node->send_message("hub", sender->name + " " + std::to_string(n));
+    for (auto* sender : senders)
+      sender->node->send_message("hub", sender->name + " " + std::to_string(n));
     if (n % 50 == 0) settle();
   }
   settle();
