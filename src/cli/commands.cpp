@@ -32,7 +32,13 @@ CommandInterpreter::CommandInterpreter(node::Node& node, Hooks hooks, bool wait_
                   JsonCommands::Hooks{[this] {
                                         if (hooks_.quit) hooks_.quit();
                                       },
-                                      [] { return command_help(); }});
+                                      [] { return command_help(); },
+                                      [this](const std::optional<tls::PeerId>& peer) {
+                                        query_ = peer;
+                                        if (hooks_.query) {
+                                          hooks_.query(peer, peer ? node_.display_name(*peer) : "");
+                                        }
+                                      }});
   }
 }
 

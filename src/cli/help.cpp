@@ -19,7 +19,9 @@ std::string_view command_help() {
          "  {\"id\":\"2\",\"cmd\":\"peers\"}   {\"id\":\"3\",\"cmd\":\"history\",\"peer\":\"bob\","
          "\"count\":20}\n"
          "  {\"id\":\"4\",\"cmd\":\"connect\",\"target\":\"HOST:PORT\"}   {\"id\":\"5\",\"cmd\":"
-         "\"help\"}   {\"id\":\"6\",\"cmd\":\"quit\"}\n";
+         "\"help\"}   {\"id\":\"6\",\"cmd\":\"quit\"}\n"
+         "  {\"id\":\"7\",\"cmd\":\"query\",\"peer\":\"bob\"}   (like /query: plain lines go to "
+         "bob)\n";
 }
 
 }  // namespace peerchat::cli

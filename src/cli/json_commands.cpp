@@ -101,6 +101,24 @@ bool JsonCommands::handle(std::string_view line) {
     answer(succeeded(id, command, {{"text", hooks_.help ? std::string(hooks_.help()) : ""}}));
     return true;
   }
+  if (command == "query") {
+    // Like /query: plain lines go to this peer from now on; no "peer" stops it.
+    const auto peer = text_field(request, "peer");
+    if (!peer) {
+      if (hooks_.query) hooks_.query(std::nullopt);
+      answer(succeeded(id, command, {{"peer", nullptr}}));
+      return true;
+    }
+    auto target = node_.find_peer(*peer);
+    if (!target) {
+      answer(failed(id, command, target.failure().code, target.failure().message));
+      return true;
+    }
+    if (hooks_.query) hooks_.query(*target);
+    answer(succeeded(id, command,
+                     {{"peer", target->to_string()}, {"name", node_.display_name(*target)}}));
+    return true;
+  }
   if (command == "quit") {
     answer(succeeded(id, command));
     if (hooks_.quit) hooks_.quit();
@@ -108,7 +126,7 @@ bool JsonCommands::handle(std::string_view line) {
   }
   answer(failed(id, command, Code::unknown_command,
                 fmt::format("unknown command \"{}\"; the commands are send, peers, history, "
-                            "connect, help and quit",
+                            "connect, query, help and quit",
                             command)));
   return true;
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,8 @@ class JsonCommands {
   struct Hooks {
     std::function<void()> quit;
     std::function<std::string_view()> help;
+    // The peer plain lines go to (like /query), or none.
+    std::function<void(const std::optional<tls::PeerId>&)> query;
   };
   JsonCommands(node::Node& node, node::EventSink& results, Hooks hooks);
 

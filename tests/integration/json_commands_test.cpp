@@ -84,6 +84,49 @@ TEST(IntegrationJsonCommands, EveryRequestGetsExactlyOneResultUnderItsId) {
   }
 }
 
+TEST(IntegrationJsonCommands, ConnectIsAnsweredWhenOpenAndQuerySetsThePlainLinePeer) {
+  TempDir root;
+  Peer bob("bob", root);
+  Peer carol("carol", root);
+  Peer alice("alice", root, {"--connect", carol.address()});
+  ASSERT_TRUE(both_connected(alice, carol));
+  alice.command(R"({"id":"c1","cmd":"connect","target":")" + bob.address() + R"("})");
+  auto opened = result_for(alice, "c1");
+  ASSERT_TRUE(opened);
+  EXPECT_EQ((*opened)["ok"], true);
+  EXPECT_EQ((*opened)["status"], "connected");
+  EXPECT_EQ((*opened)["peer"]["peer"], bob.id());
+  EXPECT_EQ((*opened)["peer"]["name"], "bob");
+
+  // Nobody listens on port 1: the reason is in the result, not also in an error event.
+  alice.command(R"({"id":"c2","cmd":"connect","target":"127.0.0.1:1"})");
+  auto refused = result_for(alice, "c2");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ((*refused)["ok"], false);
+  EXPECT_EQ((*refused)["code"], "connection_refused");
+
+  alice.command(R"({"id":"q1","cmd":"query","peer":"bob"})");
+  auto query = result_for(alice, "q1");
+  ASSERT_TRUE(query);
+  EXPECT_EQ((*query)["ok"], true);
+  EXPECT_EQ((*query)["peer"], bob.id());
+  // Two peers are connected: without the query a plain line would be a usage error.
+  alice.command("a plain line, to the query peer");
+  ASSERT_TRUE(bob.wait_for([](const json& e) {
+    return e["event"] == "message" && e["text"] == "a plain line, to the query peer";
+  }));
+  alice.command(R"({"id":"q2","cmd":"query","peer":"nobody"})");
+  auto unknown = result_for(alice, "q2");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ((*unknown)["code"], "unknown_peer");
+  // A barrier: every event before it is in the log.
+  alice.command(R"({"id":"b","cmd":"peers"})");
+  ASSERT_TRUE(result_for(alice, "b"));
+  for (const auto& event : alice.log()) {
+    EXPECT_NE(event["event"], "error") << event.dump();
+  }
+}
+
 TEST(IntegrationJsonCommands, JsonSendsWaitForAFullQueueLikeSlashLines) {
   TempDir root;
   Peer bob("bob", root);
