@@ -61,6 +61,10 @@ ConnectionManager::ConnectionManager(asio::any_io_executor executor, net::Transp
       client_tls_(make_tls(identity, tls::Role::client)) {}
 
 ConnectionManager::~ConnectionManager() {
+  *alive_ = false;  // coroutines still suspended end at their next step
+  // The loop may run on after the node is gone (a test, a restart in one process): nothing a
+  // connection posts may reach us any more.
+  for (auto& [serial, connection] : live_) connection->detach();
   // Connections still alive hold raw pointers to the contexts through their SSL objects,
   // which keep their own reference: freeing ours here is safe.
   SSL_CTX_free(server_tls_);
@@ -98,16 +102,18 @@ void ConnectionManager::start_redialing() {
 }
 
 asio::awaitable<void> ConnectionManager::accept_loop() {
+  const auto alive = alive_;
   net::Timer backoff(executor_, clock_);
   while (!stopping_) {
     auto accepted = co_await transport_.accept();
-    if (stopping_) break;
+    if (!*alive || stopping_) break;
     if (!accepted) {
       if (accepted.failure().code == Code::shutdown) break;
       spdlog::warn("accepting a connection failed: {}; retrying shortly",
                    accepted.failure().message);
       backoff.expires_after(kAcceptBackoff);
       co_await backoff.wait();
+      if (!*alive) break;
       continue;
     }
     net::Accepted& incoming = *accepted;
@@ -147,7 +153,9 @@ void ConnectionManager::connect(std::string_view text, ConnectDone done, bool re
 
 asio::awaitable<void> ConnectionManager::dial(net::DialTarget target, DialIntent intent,
                                               ConnectDone done) {
+  const auto alive = alive_;
   auto socket = co_await transport_.dial(target, limits_.dial_timeout);
+  if (!*alive) co_return;
   if (!socket) {
     if (intent.automatic) {
       // Reconnect attempts fail quietly while a peer is away; the backoff grows.
@@ -403,14 +411,18 @@ void ConnectionManager::on_closed(Connection& connection, const session::CloseRe
     }
   }
   // Drop our reference once the connection's own coroutines have let go of it.
-  asio::post(executor_, [this, serial = connection.serial()] { live_.erase(serial); });
+  asio::post(executor_, [this, alive = alive_, serial = connection.serial()] {
+    if (*alive) live_.erase(serial);
+  });
 }
 
 asio::awaitable<void> ConnectionManager::confirm_disconnect(tls::PeerId id,
                                                             session::CloseReason reason) {
+  const auto alive = alive_;
   net::Timer timer(executor_, clock_);
   timer.expires_after(kDuplicateGrace);
   co_await timer.wait();
+  if (!*alive) co_return;
   PeerEntry* peer = registry_.find(id);
   if (peer == nullptr || peer->connected() || !peer->announced) co_return;
   peer->announced = false;
@@ -439,6 +451,7 @@ void ConnectionManager::dial_failed(const tls::PeerId& id) {
 }
 
 asio::awaitable<void> ConnectionManager::redial_loop() {
+  const auto alive = alive_;
   net::Timer tick(executor_, clock_);
   while (!stopping_) {
     const auto now = clock_.now();
@@ -460,6 +473,7 @@ asio::awaitable<void> ConnectionManager::redial_loop() {
     }
     tick.expires_after(kRedialTick);
     co_await tick.wait();
+    if (!*alive) co_return;
   }
 }
 
@@ -484,6 +498,7 @@ void ConnectionManager::shutdown(wire::ByeReason reason, std::string message,
 
 asio::awaitable<void> ConnectionManager::drain(std::vector<std::shared_ptr<Connection>> closing,
                                                std::function<void()> done) {
+  const auto alive = alive_;
   const auto give_up = clock_.now() + kShutdownGrace;
   net::Timer timer(executor_, clock_);
   // Bounded by the grace period.
@@ -492,6 +507,7 @@ asio::awaitable<void> ConnectionManager::drain(std::vector<std::shared_ptr<Conne
                       [](const auto& connection) { return connection->finished(); })) {
     timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.wait();
+    if (!*alive) co_return;  // `done` belonged to the node
   }
   done();
 }

@@ -140,6 +140,8 @@ class ConnectionManager final : private session::ConnectionObserver {
   std::unordered_map<std::string, std::size_t> pending_per_source_;
   // Every live connection, so shutdown can reach them and lifetimes are clear.
   std::unordered_map<std::uint64_t, std::shared_ptr<session::Connection>> live_;
+  // False once the manager is gone: what it posted or suspended checks before going on.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace peerchat::node

@@ -60,7 +60,7 @@ Connection::Connection(std::uint64_t serial, net::StreamSocket socket, SSL_CTX* 
       remote_address_(std::move(remote_address)),
       config_(std::move(config)),
       clock_(clock),
-      observer_(observer),
+      observer_(&observer),
       protocol_(config_, clock, random, *this),
       writer_wake_(stream_.get_executor()),
       watchdog_timer_(stream_.get_executor(), clock),
@@ -146,6 +146,30 @@ void Connection::abort(CloseReason reason) {
   close_socket();
 }
 
+namespace {
+
+// What a detached connection reports to: nothing, and a refusal for a late handshake.
+class DetachedObserver final : public ConnectionObserver {
+ public:
+  std::optional<Rejection> on_authenticated(Connection&) override {
+    return Rejection{wire::ByeReason::shutdown, "shutting down"};
+  }
+  void on_open(Connection&) override {}
+  void on_chats(Connection&, InboundBatch&&) override {}
+  void on_ack(Connection&, std::uint64_t) override {}
+  void on_credit(Connection&) override {}
+  void on_closed(Connection&, const CloseReason&) override {}
+};
+
+}  // namespace
+
+void Connection::detach() {
+  static DetachedObserver detached;
+  observer_ = &detached;
+  closed_reported_ = true;
+  close_socket();
+}
+
 void Connection::close_socket() {
   stream_.close();
 }
@@ -162,7 +186,7 @@ void Connection::report_closed(const CloseReason& reason) {
   // Never from inside a call the observer made (close(), abort(), a callback it is in): it may
   // be walking its own list of connections. Posted, so it runs on the I/O thread right after.
   asio::post(stream_.get_executor(),
-             [self = shared_from_this(), reason] { self->observer_.on_closed(*self, reason); });
+             [self = shared_from_this(), reason] { self->observer_->on_closed(*self, reason); });
 }
 
 asio::awaitable<void> Connection::run() {
@@ -197,7 +221,7 @@ asio::awaitable<void> Connection::run() {
     co_return;
   }
 
-  if (auto rejection = observer_.on_authenticated(*this)) {
+  if (auto rejection = observer_->on_authenticated(*this)) {
     protocol_.close(rejection->reason, std::move(rejection->message));
   } else {
     protocol_.start();
@@ -331,7 +355,7 @@ asio::awaitable<void> Connection::watchdog() {
 
 void Connection::on_hello(const wire::Hello& /*hello*/) {
   watchdog_timer_.cancel();  // open: from now on keepalive sets the watchdog's pace
-  observer_.on_open(*this);
+  observer_->on_open(*this);
 }
 
 void Connection::on_chat(wire::Chat&& chat) {
@@ -343,17 +367,17 @@ void Connection::end_batch() {
   if (batch_) {
     InboundBatch batch = std::move(*batch_);
     batch_.reset();
-    if (!batch.empty()) observer_.on_chats(*this, std::move(batch));
+    if (!batch.empty()) observer_->on_chats(*this, std::move(batch));
   }
   if (frames_in_batch_) {
     frames_in_batch_ = false;
-    observer_.on_frames_end(*this);
+    observer_->on_frames_end(*this);
   }
 }
 
 void Connection::on_service_frame(std::uint8_t type, std::span<const std::uint8_t> payload) {
   frames_in_batch_ = true;
-  observer_.on_frame(*this, type, payload);
+  observer_->on_frame(*this, type, payload);
 }
 
 Result<void> Connection::send_frame(std::uint8_t type, std::span<const std::uint8_t> payload) {
@@ -363,11 +387,11 @@ Result<void> Connection::send_frame(std::uint8_t type, std::span<const std::uint
 }
 
 void Connection::on_ack(std::uint64_t seq) {
-  observer_.on_ack(*this, seq);
+  observer_->on_ack(*this, seq);
 }
 
 void Connection::on_credit() {
-  observer_.on_credit(*this);
+  observer_->on_credit(*this);
 }
 
 void Connection::on_close(const CloseReason& reason) {
@@ -379,23 +403,23 @@ void Connection::on_close(const CloseReason& reason) {
 }
 
 void Connection::on_stream_open(const wire::StreamOpen& open) {
-  observer_.on_stream_open(*this, open);
+  observer_->on_stream_open(*this, open);
 }
 
 void Connection::on_stream_data(std::uint32_t stream, std::span<const std::uint8_t> data) {
-  observer_.on_stream_data(*this, stream, data);
+  observer_->on_stream_data(*this, stream, data);
 }
 
 void Connection::on_stream_end(const wire::StreamEnd& end) {
-  observer_.on_stream_end(*this, end);
+  observer_->on_stream_end(*this, end);
 }
 
 void Connection::on_stream_stopped(const wire::StreamStop& stop) {
-  observer_.on_stream_stopped(*this, stop);
+  observer_->on_stream_stopped(*this, stop);
 }
 
 void Connection::on_stream_writable() {
-  observer_.on_stream_writable(*this);
+  observer_->on_stream_writable(*this);
 }
 
 }  // namespace peerchat::session

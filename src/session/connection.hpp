@@ -97,6 +97,9 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
 
   // Ends the connection at once, without BYE (e.g. before TLS is done).
   void abort(CloseReason reason);
+  // The observer is going away (the node is destroyed while the loop may still run): nothing
+  // is reported to it again, and the socket closes so that the coroutines end.
+  void detach();
 
   asio::any_io_executor executor() { return stream_.get_executor(); }
   std::uint64_t serial() const { return serial_; }
@@ -137,7 +140,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   std::string remote_address_;
   ProtocolConfig config_;
   const Clock& clock_;
-  ConnectionObserver& observer_;
+  ConnectionObserver* observer_;  // never null: detach() swaps in one that ignores everything
   Protocol protocol_;
   // An event, not a deadline: never expires, cancelled to wake the writer; so not on the clock.
   asio::steady_timer writer_wake_;

@@ -102,7 +102,9 @@ Outcome<wire::MessageId> MessagingService::submit(const tls::PeerId& to, std::st
   // while one commit is on the store worker the next batch gathers.
   if (!commit_scheduled_ && !committing_) {
     commit_scheduled_ = true;
-    asio::post(executor_, [this] { commit_drafts(); });
+    asio::post(executor_, [this, alive = alive_] {
+      if (*alive) commit_drafts();
+    });
   }
   return id;
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +29,7 @@ struct MessagingConfig {
 
 class MessagingService final : public node::Service, public node::ChatHandler {
  public:
+  ~MessagingService() override { *alive_ = false; }
   MessagingService(asio::any_io_executor executor, MessagingConfig config,
                    node::PeerRegistry& registry, node::StoreAccess& store, const Clock& clock,
                    Random& random, node::EventSink& events);
@@ -89,6 +91,8 @@ class MessagingService final : public node::Service, public node::ChatHandler {
   std::vector<store::OutgoingDraft> drafts_;
   bool commit_scheduled_ = false;
   bool committing_ = false;
+  // False once the service is gone: a posted group commit checks it first.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace peerchat::services
