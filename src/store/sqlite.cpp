@@ -153,6 +153,17 @@ Result<std::string> Database::query_text(std::string_view sql) {
   return statement->text(0);
 }
 
+Result<void> configure_connection(Database& db, std::string_view file) {
+  // WAL lets readers proceed during writes. synchronous=FULL makes every commit durable
+  // before it returns (the WAL is fsynced on commit), which the delivery guarantee needs:
+  // nothing is acknowledged to a peer unless it survives a power cut.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=2000"}) {
+    if (auto set = db.exec(pragma, fmt::format("cannot configure {}", file)); !set) return set;
+  }
+  return {};
+}
+
 Result<Transaction> Transaction::begin(Database& db) {
   if (auto begun = db.run_cached("BEGIN IMMEDIATE", "cannot start a database transaction");
       !begun) {

@@ -86,6 +86,10 @@ class Database {
   std::map<std::string, Statement, std::less<>> cached_;
 };
 
+// The settings of every connection to a peerchat database: WAL and synchronous=FULL (a commit
+// that returned is on disk). `file` names the database in errors.
+Result<void> configure_connection(Database& db, std::string_view file);
+
 // BEGIN IMMEDIATE now; ROLLBACK on destruction unless commit() succeeded.
 class Transaction {
  public:

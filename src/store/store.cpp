@@ -94,15 +94,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& file) {
                                   "it aside (peerchat then starts with no known peers or pins)",
                                   file.string(), check ? *check : check.error().message));
   }
-  // WAL lets readers proceed during writes. synchronous=FULL makes every commit durable
-  // before it returns (the WAL is fsynced on commit), which the delivery guarantee needs:
-  // nothing is acknowledged to a peer unless it survives a power cut.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=2000"}) {
-    if (auto set = store->db_.exec(pragma, fmt::format("cannot configure {}", file.string()));
-        !set) {
-      return set.error();
-    }
+  if (auto configured = configure_connection(store->db_, file.string()); !configured) {
+    return configured.error();
   }
   if (auto migrated = store->migrate(file); !migrated) return migrated.error();
   if (auto prepared = store->prepare_statements(); !prepared) return prepared.error();
