@@ -29,6 +29,10 @@ class Statement {
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, std::span<const std::uint8_t> blob);
   Statement& bind(int index, std::int64_t value);
+  // Without a copy: `text` or `blob` must stay alive and unchanged until the statement has
+  // been stepped and reset (or rebound).
+  Statement& bind_borrowed(int index, std::string_view text);
+  Statement& bind_borrowed(int index, std::span<const std::uint8_t> blob);
 
   // Steps once: true when a row is ready, false when done; errors as Error.
   Result<bool> step();
