@@ -64,6 +64,9 @@ std::vector<Figure> run_messages(const Options& options, const Baselines& baseli
 std::vector<Figure> run_session(const Options& options, const Baselines& baselines);
 // Opening the last 100 messages of a conversation in a large store.
 std::vector<Figure> run_history(const Options& options, const Baselines& baselines);
+// The message store's write path (incoming, outgoing) against raw SQLite's durable row rate
+// (store_bench.cpp).
+std::vector<Figure> run_store(const Options& options, const Baselines& baselines);
 // Many idle authenticated peers on one node: RSS per connection.
 std::vector<Figure> run_idle(const Options& options, const Baselines& baselines);
 // CLI to CLI: /msg lines into senders' stdin to message events on the receiver's stdout, one

@@ -137,7 +137,8 @@ int main(int argc, char** argv) {
       options.baselines ? baseline_figures(baselines) : std::vector<Figure>{};
   const std::pair<const char*, std::vector<Figure> (*)(const Options&, const Baselines&)> parts[] =
       {{"session", run_session}, {"messages", run_messages},
-       {"history", run_history}, {"startup", run_startup},
+       {"history", run_history}, {"store", run_store},
+       {"startup", run_startup},
 #ifdef PEERCHAT_HAVE_TOX
        {"tox", run_tox},
 #endif

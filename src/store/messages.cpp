@@ -1,10 +1,12 @@
-// store: the message tables: outbox, delivery marks, received messages with de-duplication,
-// and history. Every write is one transaction, committed durably before it returns.
+// store: messages: the outbox, delivery (a per-conversation watermark), received messages with
+// de-duplication, and history. Every write is one transaction, committed durably before it
+// returns; the in-memory conversations change only once it has.
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "store/errors.hpp"
+#include "store/message_rows.hpp"
 #include "store/store.hpp"
 
 namespace peerchat::store {
@@ -27,17 +29,53 @@ Result<void> Store::check_faults() const {
   return {};
 }
 
-Result<std::vector<StoredMessage>> Store::read_messages(Statement& statement) {
-  return statement.collect([](const Statement& row) {
+Result<void> Store::load_conversations() {
+  auto rows = load_conversations_.collect([](const Statement& row) {
+    return std::pair{to_array<32>(row.blob(1)),
+                     Conversation{row.integer(0), static_cast<std::uint64_t>(row.integer(2)),
+                                  static_cast<std::uint64_t>(row.integer(3)),
+                                  static_cast<std::uint64_t>(row.integer(4))}};
+  });
+  if (!rows) return rows.error();
+  conversations_ = std::map<PeerKey, Conversation>(rows->begin(), rows->end());
+  return {};
+}
+
+Result<Store::Conversation*> Store::conversation_for_write(Pending& pending, const PeerKey& peer) {
+  if (auto it = pending.find(peer); it != pending.end()) return &it->second;
+  if (auto it = conversations_.find(peer); it != conversations_.end()) {
+    return &pending.emplace(peer, it->second).first->second;
+  }
+  insert_conversation_.bind(1, std::span<const std::uint8_t>(peer));
+  if (auto inserted = insert_conversation_.run("cannot start a conversation"); !inserted) {
+    return inserted.error();
+  }
+  Conversation created;
+  created.key = sqlite3_last_insert_rowid(db_.handle());
+  return &pending.emplace(peer, created).first->second;
+}
+
+void Store::apply(Pending& pending) {
+  for (auto& [peer, conversation] : pending) conversations_[peer] = conversation;
+  pending.clear();
+}
+
+Result<std::vector<StoredMessage>> Store::read_messages(Statement& statement, const PeerKey& peer,
+                                                        std::uint64_t delivered_seq) {
+  return statement.collect([&](const Statement& row) {
     StoredMessage message;
-    message.peer = to_array<32>(row.blob(0));
-    message.outgoing = row.integer(1) != 0;
-    message.id = to_array<16>(row.blob(2));
-    message.seq = static_cast<std::uint64_t>(row.integer(3));
-    message.timestamp_ms = row.integer(4);
-    message.stored_ms = row.integer(5);
-    message.text = row.text(6);
-    message.state = static_cast<MessageState>(row.integer(7));
+    message.peer = peer;
+    message.outgoing = row.integer(0) != 0;
+    message.id = to_array<16>(row.blob(1));
+    message.seq = static_cast<std::uint64_t>(row.integer(2));
+    message.timestamp_ms = row.integer(3);
+    message.stored_ms = row.integer(4);
+    message.text = row.text(5);
+    if (!message.outgoing) {
+      message.state = MessageState::received;
+    } else {
+      message.state = message.seq <= delivered_seq ? MessageState::delivered : MessageState::queued;
+    }
     return message;
   });
 }
@@ -49,42 +87,27 @@ Result<std::vector<StoredMessage>> Store::queue_outgoing(const std::vector<Outgo
   if (!transaction) return transaction.error();
   std::vector<StoredMessage> stored;
   stored.reserve(drafts.size());
-  // Next sequence number per recipient within this batch.
-  std::vector<std::pair<PeerKey, std::uint64_t>> next;
+  std::vector<MessageRow> rows;
+  rows.reserve(drafts.size());
+  Pending pending;
   for (const auto& draft : drafts) {
-    auto it = std::find_if(next.begin(), next.end(),
-                           [&](const auto& entry) { return entry.first == draft.to; });
-    if (it == next.end()) {
-      get_sequence_.bind(1, std::span<const std::uint8_t>(draft.to));
-      auto row = get_sequence_.step();
-      std::uint64_t seq = 1;
-      if (row && *row) seq = static_cast<std::uint64_t>(get_sequence_.integer(0));
-      get_sequence_.reset();
-      if (!row) return row.error();
-      next.emplace_back(draft.to, seq);
-      it = next.end() - 1;
-    }
-    const std::uint64_t seq = it->second++;
-    insert_message_.bind(1, std::span<const std::uint8_t>(draft.to))
-        .bind(2, std::int64_t{1})
-        .bind(3, std::span<const std::uint8_t>(draft.id))
-        .bind(4, static_cast<std::int64_t>(seq))
-        .bind(5, draft.timestamp_ms)
-        .bind(6, now_ms)
-        .bind(7, draft.text)
-        .bind(8, static_cast<std::int64_t>(MessageState::queued));
-    if (auto inserted = insert_message_.run("cannot queue the message"); !inserted) {
-      return inserted.error();
-    }
+    auto conversation = conversation_for_write(pending, draft.to);
+    if (!conversation) return conversation.error();
+    const std::uint64_t seq = (*conversation)->next_send_seq++;
+    rows.push_back(MessageRow{(*conversation)->key, draft.id, seq, draft.timestamp_ms, draft.text});
     stored.push_back(StoredMessage{draft.to, true, draft.id, seq, draft.timestamp_ms, now_ms,
                                    draft.text, MessageState::queued});
   }
-  for (const auto& [peer, seq] : next) {
-    set_sequence_.bind(1, std::span<const std::uint8_t>(peer))
-        .bind(2, static_cast<std::int64_t>(seq));
-    if (auto saved = set_sequence_.run("cannot queue the message"); !saved) return saved.error();
+  if (auto inserted = message_rows_.insert(rows, true, now_ms); !inserted) {
+    return inserted.error();
+  }
+  for (const auto& [peer, conversation] : pending) {
+    save_send_seq_.bind(1, conversation.key)
+        .bind(2, static_cast<std::int64_t>(conversation.next_send_seq));
+    if (auto saved = save_send_seq_.run("cannot queue the message"); !saved) return saved.error();
   }
   if (auto committed = transaction->commit(); !committed) return committed.error();
+  apply(pending);
   return stored;
 }
 
@@ -97,54 +120,66 @@ Result<StoredMessage> Store::queue_outgoing(const PeerKey& to, const MessageKey&
 }
 
 Result<std::vector<StoredMessage>> Store::outbox() {
-  return read_messages(select_outbox_);
+  std::vector<StoredMessage> messages;
+  for (const auto& [peer, conversation] : conversations_) {
+    if (conversation.delivered_seq + 1 >= conversation.next_send_seq) continue;  // all delivered
+    select_outbox_.bind(1, conversation.key)
+        .bind(2, static_cast<std::int64_t>(conversation.delivered_seq));
+    auto waiting = read_messages(select_outbox_, peer, conversation.delivered_seq);
+    if (!waiting) return waiting.error();
+    messages.insert(messages.end(), std::make_move_iterator(waiting->begin()),
+                    std::make_move_iterator(waiting->end()));
+  }
+  return messages;
 }
 
 Result<std::size_t> Store::outbox_size() {
-  auto row = count_outbox_.step();
   std::size_t count = 0;
-  if (row && *row) count = static_cast<std::size_t>(count_outbox_.integer(0));
-  count_outbox_.reset();
-  if (!row) return row.error();
+  for (const auto& [peer, conversation] : conversations_) {
+    if (conversation.delivered_seq + 1 >= conversation.next_send_seq) continue;
+    count_outbox_.bind(1, conversation.key)
+        .bind(2, static_cast<std::int64_t>(conversation.delivered_seq));
+    auto row = count_outbox_.step();
+    if (row && *row) count += static_cast<std::size_t>(count_outbox_.integer(0));
+    count_outbox_.reset();
+    if (!row) return row.error();
+  }
   return count;
 }
 
-Result<std::vector<StoredMessage>> Store::mark_delivered(const PeerKey& peer, std::uint64_t up_to) {
+Result<void> Store::mark_delivered(const PeerKey& peer, std::uint64_t up_to) {
   if (auto ok = check_faults(); !ok) return ok.error();
+  auto it = conversations_.find(peer);
+  if (it == conversations_.end()) return {};  // nothing was ever sent to `peer`
+  Conversation delivered = it->second;
+  // An ACK beyond what was sent must not pre-deliver messages not yet queued.
+  delivered.delivered_seq = std::min(up_to, delivered.next_send_seq - 1);
+  if (delivered.delivered_seq <= it->second.delivered_seq) return {};  // an old ACK
   // A delivery mark lost to a power cut only means one resend, which the receiver drops by
   // sequence number; so this commit skips the disk sync that every other write waits for.
   if (auto relaxed = db_.run_cached("PRAGMA synchronous=NORMAL", "cannot record deliveries");
       !relaxed) {
     return relaxed.error();
   }
-  auto changed = [&]() -> Result<std::vector<StoredMessage>> {
+  auto saved = [&]() -> Result<void> {
     auto transaction = Transaction::begin(db_);
     if (!transaction) return transaction.error();
-    mark_delivered_.bind(1, std::span<const std::uint8_t>(peer))
-        .bind(2, static_cast<std::int64_t>(up_to));
-    auto rows = read_messages(mark_delivered_);
-    if (!rows) return rows.error();
-    if (auto committed = transaction->commit(); !committed) return committed.error();
-    return rows;
+    save_delivered_seq_.bind(1, delivered.key)
+        .bind(2, static_cast<std::int64_t>(delivered.delivered_seq));
+    if (auto run = save_delivered_seq_.run("cannot record deliveries"); !run) return run;
+    return transaction->commit();
   }();
+  if (saved) it->second = delivered;  // committed, whatever happens next
   if (auto strict = db_.run_cached("PRAGMA synchronous=FULL", "cannot restore durable commits");
       !strict) {
     return strict.error();
   }
-  if (!changed) return changed.error();
-  std::sort(changed->begin(), changed->end(),
-            [](const auto& a, const auto& b) { return a.seq < b.seq; });
-  return changed;
+  return saved;
 }
 
 Result<std::uint64_t> Store::last_received_seq(const PeerKey& from) {
-  get_last_received_.bind(1, std::span<const std::uint8_t>(from));
-  auto row = get_last_received_.step();
-  std::uint64_t last = 0;
-  if (row && *row) last = static_cast<std::uint64_t>(get_last_received_.integer(0));
-  get_last_received_.reset();
-  if (!row) return row.error();
-  return last;
+  auto it = conversations_.find(from);
+  return it == conversations_.end() ? 0 : it->second.received_seq;
 }
 
 Result<std::vector<bool>> Store::store_incoming(const PeerKey& from,
@@ -153,48 +188,61 @@ Result<std::vector<bool>> Store::store_incoming(const PeerKey& from,
   if (auto ok = check_faults(); !ok) return ok.error();
   auto transaction = Transaction::begin(db_);
   if (!transaction) return transaction.error();
-  auto last = last_received_seq(from);
-  if (!last) return last.error();
-  std::uint64_t highest = *last;
+  std::uint64_t highest = *last_received_seq(from);
   std::vector<bool> fresh;
   fresh.reserve(batch.size());
+  std::vector<MessageRow> rows;
+  rows.reserve(batch.size());
+  Pending pending;
+  Conversation* conversation = nullptr;
   for (const auto& message : batch) {
     // Sequence numbers only grow per sender: anything at or below the last stored one is a
     // resend of something we already have.
-    if (message.seq <= highest) {
-      fresh.push_back(false);
-      continue;
+    fresh.push_back(message.seq > highest);
+    if (!fresh.back()) continue;
+    if (conversation == nullptr) {
+      auto found = conversation_for_write(pending, from);
+      if (!found) return found.error();
+      conversation = *found;
     }
-    insert_message_.bind(1, std::span<const std::uint8_t>(from))
-        .bind(2, std::int64_t{0})
-        .bind(3, std::span<const std::uint8_t>(message.id))
-        .bind(4, static_cast<std::int64_t>(message.seq))
-        .bind(5, message.timestamp_ms)
-        .bind(6, now_ms)
-        .bind(7, message.text)
-        .bind(8, static_cast<std::int64_t>(MessageState::received));
-    if (auto stored = insert_message_.run("cannot store a received message"); !stored) {
-      return stored.error();
-    }
-    // The message ID is unique per author too; a reused ID is not stored twice.
-    fresh.push_back(sqlite3_changes(db_.handle()) > 0);
+    rows.push_back(
+        MessageRow{conversation->key, message.id, message.seq, message.timestamp_ms, message.text});
     highest = message.seq;
   }
-  if (highest != *last) {
-    set_last_received_.bind(1, std::span<const std::uint8_t>(from))
-        .bind(2, static_cast<std::int64_t>(highest));
-    if (auto stored = set_last_received_.run("cannot store a received message"); !stored) {
+  if (conversation != nullptr) {
+    auto inserted = message_rows_.insert(rows, false, now_ms);
+    if (!inserted) return inserted.error();
+    // The message ID is unique per author too: a reused one was skipped. Rare, so only then
+    // find which: the row stored under the ID has another seq.
+    if (*inserted < rows.size()) {
+      auto row = rows.begin();
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!fresh[i]) continue;
+        find_received_id_.bind(1, row->peer_key).bind(2, row->message_id);
+        auto found = find_received_id_.step();
+        fresh[i] =
+            found && *found && find_received_id_.integer(0) == static_cast<std::int64_t>(row->seq);
+        find_received_id_.reset();
+        if (!found) return found.error();
+        ++row;
+      }
+    }
+    conversation->received_seq = highest;
+    save_received_seq_.bind(1, conversation->key).bind(2, static_cast<std::int64_t>(highest));
+    if (auto stored = save_received_seq_.run("cannot store a received message"); !stored) {
       return stored.error();
     }
   }
   if (auto committed = transaction->commit(); !committed) return committed.error();
+  apply(pending);
   return fresh;
 }
 
 Result<std::vector<StoredMessage>> Store::history(const PeerKey& peer, std::size_t limit) {
-  select_history_.bind(1, std::span<const std::uint8_t>(peer))
-      .bind(2, static_cast<std::int64_t>(limit));
-  auto messages = read_messages(select_history_);
+  auto it = conversations_.find(peer);
+  if (it == conversations_.end()) return std::vector<StoredMessage>{};
+  select_history_.bind(1, it->second.key).bind(2, static_cast<std::int64_t>(limit));
+  auto messages = read_messages(select_history_, peer, it->second.delivered_seq);
   if (!messages) return messages.error();
   std::reverse(messages->begin(), messages->end());
   return messages;

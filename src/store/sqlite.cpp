@@ -55,6 +55,18 @@ Statement& Statement::bind(int index, std::span<const std::uint8_t> blob) {
   return *this;
 }
 
+Statement& Statement::bind_borrowed(int index, std::string_view text) {
+  // A null pointer would bind NULL, not an empty text.
+  sqlite3_bind_text(statement_, index, text.empty() ? "" : text.data(),
+                    static_cast<int>(text.size()), SQLITE_STATIC);
+  return *this;
+}
+
+Statement& Statement::bind_borrowed(int index, std::span<const std::uint8_t> blob) {
+  sqlite3_bind_blob(statement_, index, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+  return *this;
+}
+
 Statement& Statement::bind(int index, std::int64_t value) {
   sqlite3_bind_int64(statement_, index, value);
   return *this;
@@ -151,6 +163,17 @@ Result<std::string> Database::query_text(std::string_view sql) {
   if (!row) return row.error();
   if (!*row) return std::string();
   return statement->text(0);
+}
+
+Result<void> configure_connection(Database& db, std::string_view file) {
+  // WAL lets readers proceed during writes. synchronous=FULL makes every commit durable
+  // before it returns (the WAL is fsynced on commit), which the delivery guarantee needs:
+  // nothing is acknowledged to a peer unless it survives a power cut.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=2000"}) {
+    if (auto set = db.exec(pragma, fmt::format("cannot configure {}", file)); !set) return set;
+  }
+  return {};
 }
 
 Result<Transaction> Transaction::begin(Database& db) {

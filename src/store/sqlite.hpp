@@ -29,6 +29,10 @@ class Statement {
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, std::span<const std::uint8_t> blob);
   Statement& bind(int index, std::int64_t value);
+  // Without a copy: `text` or `blob` must stay alive and unchanged until the statement has
+  // been stepped and reset (or rebound).
+  Statement& bind_borrowed(int index, std::string_view text);
+  Statement& bind_borrowed(int index, std::span<const std::uint8_t> blob);
 
   // Steps once: true when a row is ready, false when done; errors as Error.
   Result<bool> step();
@@ -85,6 +89,10 @@ class Database {
   sqlite3* db_ = nullptr;
   std::map<std::string, Statement, std::less<>> cached_;
 };
+
+// The settings of every connection to a peerchat database: WAL and synchronous=FULL (a commit
+// that returned is on disk). `file` names the database in errors.
+Result<void> configure_connection(Database& db, std::string_view file);
 
 // BEGIN IMMEDIATE now; ROLLBACK on destruction unless commit() succeeded.
 class Transaction {

@@ -5,74 +5,29 @@
 #include <algorithm>
 
 #include "store/errors.hpp"
+#include "store/schema.hpp"
 
 namespace peerchat::store {
 namespace {
 
-// Each entry moves the schema up one version, in its own transaction.
-constexpr std::string_view kMigrations[] = {
-    R"sql(
-    CREATE TABLE peers (
-      peer_id BLOB PRIMARY KEY CHECK (length(peer_id) = 32),
-      name TEXT NOT NULL,
-      first_seen_ms INTEGER NOT NULL,
-      last_seen_ms INTEGER NOT NULL,
-      last_address TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX peers_by_name ON peers(name);
-    CREATE TABLE address_pins (
-      address TEXT PRIMARY KEY,
-      peer_id BLOB NOT NULL CHECK (length(peer_id) = 32),
-      pinned_ms INTEGER NOT NULL
-    );
-    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE sequences (
-      peer_id BLOB PRIMARY KEY CHECK (length(peer_id) = 32),
-      next_send_seq INTEGER NOT NULL
-    );
-    )sql",
-    // 2: messages in both directions; the outbox is the undelivered outgoing ones.
-    R"sql(
-    CREATE TABLE messages (
-      local_id INTEGER PRIMARY KEY,  -- arrival order here; also the rowid
-      peer_id BLOB NOT NULL CHECK (length(peer_id) = 32),
-      outgoing INTEGER NOT NULL,
-      message_id BLOB NOT NULL CHECK (length(message_id) = 16),
-      seq INTEGER NOT NULL,
-      timestamp_ms INTEGER NOT NULL,
-      stored_ms INTEGER NOT NULL,
-      text TEXT NOT NULL,
-      state INTEGER NOT NULL,
-      UNIQUE (peer_id, outgoing, message_id)
-    );
-    CREATE INDEX messages_by_conversation ON messages(peer_id, local_id);
-    CREATE INDEX messages_outbox ON messages(peer_id, seq) WHERE outgoing = 1 AND state = 0;
-    CREATE TABLE received (
-      peer_id BLOB PRIMARY KEY CHECK (length(peer_id) = 32),
-      last_seq INTEGER NOT NULL
-    );
-    )sql",
-    // 3: every address a peer was reached at or announced, not just the last one.
-    R"sql(
-    CREATE TABLE peer_addresses (
-      peer_id BLOB NOT NULL CHECK (length(peer_id) = 32),
-      address TEXT NOT NULL,
-      source TEXT NOT NULL,
-      last_success_ms INTEGER NOT NULL,
-      PRIMARY KEY (peer_id, address)
-    );
-    INSERT INTO peer_addresses (peer_id, address, source, last_success_ms)
-      SELECT peer_id, last_address, 'dialed', last_seen_ms FROM peers WHERE last_address != '';
-    )sql",
-};
-
-constexpr char kMessageColumns_outbox[] =
-    "SELECT peer_id, outgoing, message_id, seq, timestamp_ms, stored_ms, text, state "
-    "FROM messages WHERE outgoing = 1 AND state = 0 ORDER BY peer_id, seq";
-// Newest `limit` first via the (peer_id, local_id) index; the caller reverses.
-constexpr char kMessageColumns_history[] =
-    "SELECT peer_id, outgoing, message_id, seq, timestamp_ms, stored_ms, text, state "
-    "FROM messages WHERE peer_id = ?1 ORDER BY local_id DESC LIMIT ?2";
+// A conversation's undelivered messages: its outgoing rows past the watermark, from
+// outbox_from on (in arrival order, which for outgoing rows is sequence order).
+constexpr char kOutbox[] =
+    "SELECT outgoing, message_id, seq, timestamp_ms, stored_ms, text FROM message_rows "
+    "WHERE peer_key = ?1 AND local_id >= (SELECT outbox_from FROM conversations WHERE peer_key = "
+    "?1) AND outgoing = 1 AND seq > ?2 ORDER BY local_id";
+// Newest `limit` first via the conversation index; the caller reverses.
+constexpr char kHistory[] =
+    "SELECT outgoing, message_id, seq, timestamp_ms, stored_ms, text FROM message_rows "
+    "WHERE peer_key = ?1 ORDER BY local_id DESC LIMIT ?2";
+// Moves the watermark to ?2 and outbox_from to the oldest row still undelivered, else past
+// the last row. The search starts at the old outbox_from, so each row is passed over once.
+constexpr char kSaveDeliveredSeq[] =
+    "UPDATE conversations SET delivered_seq = ?2, outbox_from = CASE WHEN ?2 < next_send_seq - 1 "
+    "THEN coalesce((SELECT local_id FROM message_rows WHERE peer_key = ?1 AND local_id >= "
+    "conversations.outbox_from AND outgoing = 1 AND seq > ?2 ORDER BY local_id LIMIT 1), "
+    "(SELECT coalesce(max(local_id), 0) + 1 FROM message_rows)) ELSE (SELECT "
+    "coalesce(max(local_id), 0) + 1 FROM message_rows) END WHERE peer_key = ?1";
 
 PeerKey to_key(const std::vector<std::uint8_t>& bytes) {
   PeerKey key{};
@@ -94,18 +49,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& file) {
                                   "it aside (peerchat then starts with no known peers or pins)",
                                   file.string(), check ? *check : check.error().message));
   }
-  // WAL lets readers proceed during writes. synchronous=FULL makes every commit durable
-  // before it returns (the WAL is fsynced on commit), which the delivery guarantee needs:
-  // nothing is acknowledged to a peer unless it survives a power cut.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=2000"}) {
-    if (auto set = store->db_.exec(pragma, fmt::format("cannot configure {}", file.string()));
-        !set) {
-      return set.error();
-    }
+  if (auto configured = configure_connection(store->db_, file.string()); !configured) {
+    return configured.error();
   }
   if (auto migrated = store->migrate(file); !migrated) return migrated.error();
   if (auto prepared = store->prepare_statements(); !prepared) return prepared.error();
+  if (auto loaded = store->load_conversations(); !loaded) return loaded.error();
   return store;
 }
 
@@ -119,11 +68,13 @@ Result<void> Store::migrate(const std::filesystem::path& file) {
                                   "(this one knows up to {}); upgrade peerchat",
                                   file.string(), version, kSchemaVersion));
   }
+  const auto migrations = schema_migrations();
   for (int next = version; next < kSchemaVersion; ++next) {
     auto transaction = Transaction::begin(db_);
     if (!transaction) return transaction.error();
-    if (auto applied = db_.exec(kMigrations[next], fmt::format("cannot migrate {} to schema {}",
-                                                               file.string(), next + 1));
+    if (auto applied =
+            db_.exec(migrations[static_cast<std::size_t>(next)],
+                     fmt::format("cannot migrate {} to schema {}", file.string(), next + 1));
         !applied) {
       return applied.error();
     }
@@ -133,6 +84,8 @@ Result<void> Store::migrate(const std::filesystem::path& file) {
     }
     if (auto committed = transaction->commit(); !committed) return committed.error();
   }
+  // A migration rewrites every message; without this the WAL would keep its size on disk.
+  if (version < kSchemaVersion) return db_.exec("PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint");
   return {};
 }
 
@@ -170,31 +123,29 @@ Result<void> Store::prepare_statements() {
       {&set_setting_,
        "INSERT INTO settings (key, value) VALUES (?1, ?2) "
        "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
-      {&get_sequence_, "SELECT next_send_seq FROM sequences WHERE peer_id = ?1"},
-      {&set_sequence_,
-       "INSERT INTO sequences (peer_id, next_send_seq) VALUES (?1, ?2) "
-       "ON CONFLICT(peer_id) DO UPDATE SET next_send_seq = excluded.next_send_seq"},
-      {&insert_message_,
-       "INSERT INTO messages (peer_id, outgoing, message_id, seq, timestamp_ms, stored_ms, text, "
-       "state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"},
-      {&select_outbox_, std::string_view(kMessageColumns_outbox)},
-      {&count_outbox_, "SELECT count(*) FROM messages WHERE outgoing = 1 AND state = 0"},
-      {&mark_delivered_,
-       "UPDATE messages SET state = 2 WHERE peer_id = ?1 AND outgoing = 1 AND state = 0 AND "
-       "seq <= ?2 RETURNING peer_id, outgoing, message_id, seq, timestamp_ms, stored_ms, text, "
-       "state"},
-      {&get_last_received_, "SELECT last_seq FROM received WHERE peer_id = ?1"},
-      {&set_last_received_,
-       "INSERT INTO received (peer_id, last_seq) VALUES (?1, ?2) "
-       "ON CONFLICT(peer_id) DO UPDATE SET last_seq = excluded.last_seq"},
-      {&select_history_, std::string_view(kMessageColumns_history)},
+      {&load_conversations_,
+       "SELECT peer_key, peer_id, next_send_seq, delivered_seq, received_seq FROM conversations"},
+      // outbox_from 0: at or below any row this conversation will have.
+      {&insert_conversation_,
+       "INSERT INTO conversations (peer_id, next_send_seq, delivered_seq, outbox_from, "
+       "received_seq) VALUES (?1, 1, 0, 0, 0)"},
+      {&save_send_seq_, "UPDATE conversations SET next_send_seq = ?2 WHERE peer_key = ?1"},
+      {&save_received_seq_, "UPDATE conversations SET received_seq = ?2 WHERE peer_key = ?1"},
+      {&save_delivered_seq_, std::string_view(kSaveDeliveredSeq)},
+      {&find_received_id_,
+       "SELECT seq FROM message_rows WHERE peer_key = ?1 AND message_id = ?2 AND outgoing = 0"},
+      {&select_outbox_, std::string_view(kOutbox)},
+      {&count_outbox_,
+       "SELECT count(*) FROM message_rows WHERE peer_key = ?1 AND local_id >= (SELECT "
+       "outbox_from FROM conversations WHERE peer_key = ?1) AND outgoing = 1 AND seq > ?2"},
+      {&select_history_, std::string_view(kHistory)},
   };
   for (const auto& entry : entries) {
     auto prepared = db_.prepare(entry.sql);
     if (!prepared) return prepared.error();
     *entry.statement = std::move(prepared.value());
   }
-  return {};
+  return message_rows_.prepare(db_);
 }
 
 Result<std::vector<PeerRecord>> Store::read_peers(Statement& statement) {

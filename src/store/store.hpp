@@ -1,11 +1,13 @@
 // store: peerchat's durable state in SQLite: known peers, address pins (trust on first use),
 // settings, and messages in both directions (the outbox is the undelivered outgoing ones). One
-// Store per process, used from the I/O thread only (not thread-safe).
+// Store per process, used from one thread at a time (not thread-safe), and the only writer of
+// its database: it keeps each conversation's counters in memory.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -13,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/message_rows.hpp"
 #include "store/sqlite.hpp"
 #include "util/result.hpp"
 #include "wire/messages.hpp"
@@ -117,12 +120,13 @@ class Store {
   // Every undelivered outgoing message, per peer in sequence order.
   Result<std::vector<StoredMessage>> outbox();
   Result<std::size_t> outbox_size();
-  // Marks outgoing messages to `peer` with seq <= `up_to` delivered; returns the ones that
-  // changed, in sequence order.
-  Result<std::vector<StoredMessage>> mark_delivered(const PeerKey& peer, std::uint64_t up_to);
+  // Marks outgoing messages to `peer` with seq <= `up_to` delivered (a cumulative ACK; one
+  // for numbers not yet sent covers only those that were).
+  Result<void> mark_delivered(const PeerKey& peer, std::uint64_t up_to);
 
   // Stores a batch from one author in one transaction (group commit). Returns, per message,
-  // whether it was new; duplicates (seq at or below the last stored one) are not stored.
+  // whether it was new; duplicates (seq at or below the last stored one, or a message ID the
+  // author already used) are not stored.
   Result<std::vector<bool>> store_incoming(const PeerKey& from,
                                            std::span<const IncomingMessage> batch,
                                            std::int64_t now_ms);
@@ -135,14 +139,31 @@ class Store {
 
   Result<std::string> integrity_check();
 
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
  private:
+  // A peer we exchange messages with: its `conversations` row, as committed.
+  struct Conversation {
+    std::int64_t key = 0;  // message_rows.peer_key
+    std::uint64_t next_send_seq = 1;
+    std::uint64_t delivered_seq = 0;
+    std::uint64_t received_seq = 0;
+  };
+  // The conversations a write transaction changed; they replace the committed ones only once
+  // it commits.
+  using Pending = std::map<PeerKey, Conversation>;
+
   explicit Store(Database db) : db_(std::move(db)) {}
   Result<void> migrate(const std::filesystem::path& file);
   Result<void> prepare_statements();
+  Result<void> load_conversations();
   Result<std::vector<PeerRecord>> read_peers(Statement& statement);
-  Result<std::vector<StoredMessage>> read_messages(Statement& statement);
+  Result<std::vector<StoredMessage>> read_messages(Statement& statement, const PeerKey& peer,
+                                                   std::uint64_t delivered_seq);
+  // `peer`'s conversation within the open transaction: a pending one, else a copy of the
+  // committed one, else a new row.
+  Result<Conversation*> conversation_for_write(Pending& pending, const PeerKey& peer);
+  void apply(Pending& pending);
   Result<void> check_faults() const;
 
   Database db_;
@@ -157,15 +178,17 @@ class Store {
   Statement delete_pin_;
   Statement get_setting_;
   Statement set_setting_;
-  Statement get_sequence_;
-  Statement set_sequence_;
-  Statement insert_message_;
+  Statement load_conversations_;
+  Statement insert_conversation_;
+  Statement save_send_seq_;
+  Statement save_received_seq_;
+  Statement save_delivered_seq_;
+  Statement find_received_id_;
+  MessageRowWriter message_rows_;
   Statement select_outbox_;
   Statement count_outbox_;
-  Statement mark_delivered_;
-  Statement get_last_received_;
-  Statement set_last_received_;
   Statement select_history_;
+  std::map<PeerKey, Conversation> conversations_;  // every row of `conversations`
   const FaultInjector* faults_ = nullptr;
 };
 
