@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     } else {
       std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
                    "                      [--idle-peers N] [--only "
-                   "session|messages|history|startup|idle|cli|tox]\n"
+                   "session|messages|history|startup|idle|cli|store|tox]\n"
                    "                      [--tox] [--no-baselines] [--part NAME]\n";
       return 2;
     }
