@@ -102,7 +102,7 @@ class MemoryNetwork {
   std::size_t resume(std::string_view host_a, std::string_view host_b);
   std::size_t cut(std::string_view host_a, std::string_view host_b);
 
-  struct State;
+  struct State;  // opaque: named here only for the transports in memory_transport.cpp
 
  private:
   std::shared_ptr<State> state_;

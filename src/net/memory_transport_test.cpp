@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "net/net_test_support.hpp"
 #include "net/timer.hpp"
 #include "session/connection.hpp"
 #include "tls/context.hpp"
@@ -27,13 +28,7 @@ class MemoryTransportTest : public ::testing::Test {
   // Starts `operation`; its result lands in the returned slot when it completes.
   template <class T>
   std::shared_ptr<std::optional<T>> start(asio::awaitable<T> operation) {
-    auto result = std::make_shared<std::optional<T>>();
-    asio::co_spawn(
-        io,
-        [result, operation = std::move(operation)]() mutable -> asio::awaitable<void> {
-          result->emplace(co_await std::move(operation));
-        },
-        asio::detached);
+    auto result = testing::spawn_for_result(io, std::move(operation));
     run_until_idle(io);
     return result;
   }

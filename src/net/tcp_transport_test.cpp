@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "net/net_test_support.hpp"
 #include "net/timer.hpp"
 
 namespace peerchat::net {
@@ -26,17 +27,10 @@ std::uint16_t local_port(StreamSocket& socket) {
 
 class TcpTransportTest : public ::testing::Test {
  protected:
-  // Starts `operation` and runs the loop until it completes (false after 10 s).
+  // Starts `operation`; finish() runs the loop until it completes (false after 10 s).
   template <class T>
   std::shared_ptr<std::optional<T>> start(asio::awaitable<T> operation) {
-    auto result = std::make_shared<std::optional<T>>();
-    asio::co_spawn(
-        io,
-        [result, operation = std::move(operation)]() mutable -> asio::awaitable<void> {
-          result->emplace(co_await std::move(operation));
-        },
-        asio::detached);
-    return result;
+    return testing::spawn_for_result(io, std::move(operation));
   }
   template <class T>
   bool finish(const std::shared_ptr<std::optional<T>>& result) {

@@ -36,8 +36,9 @@ class Timer {
   std::shared_ptr<Impl> impl_;
 };
 
-// Tests: runs `io` until no handler is ready (bounded; returns how many ran). In-process
-// sockets deliver synchronously, so "idle" means every coroutine waits on a timer or a peer.
+// Tests: runs `io` until no handler is ready and returns how many ran; at most a million, so
+// a runaway loop fails its test rather than hanging it. In-process sockets deliver
+// synchronously, so "idle" means every coroutine waits on a timer or a peer.
 std::size_t run_until_idle(asio::io_context& io);
 
 // Tests: moves `clock` forward by `by` one due deadline at a time, running `io` until idle

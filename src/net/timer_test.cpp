@@ -4,6 +4,8 @@
 
 #include <optional>
 
+#include "net/net_test_support.hpp"
+
 namespace peerchat::net {
 namespace {
 
@@ -11,10 +13,7 @@ using namespace std::chrono_literals;
 
 // Starts one wait; its result lands in the returned slot once the coroutine has resumed.
 std::shared_ptr<std::optional<std::error_code>> start_wait(asio::io_context& io, Timer& timer) {
-  auto result = std::make_shared<std::optional<std::error_code>>();
-  asio::co_spawn(
-      io, [&timer, result]() -> asio::awaitable<void> { *result = co_await timer.wait(); },
-      asio::detached);
+  auto result = testing::spawn_for_result(io, timer.wait());
   run_until_idle(io);  // the coroutine is now suspended in wait()
   return result;
 }
