@@ -1,8 +1,6 @@
 // tls: peer IDs, the hash of a peer's public key: the only identity peerchat trusts.
 #pragma once
 
-#include <openssl/x509.h>
-
 #include <array>
 #include <compare>
 #include <cstdint>
@@ -11,6 +9,8 @@
 #include <string_view>
 
 #include "util/result.hpp"
+
+struct x509_st;
 
 namespace peerchat::tls {
 
@@ -24,7 +24,9 @@ class PeerId {
   explicit PeerId(const Bytes& bytes) : bytes_(bytes) {}
 
   static PeerId from_spki_der(std::span<const std::uint8_t> der);
-  static PeerId from_certificate(X509* certificate);
+  // `certificate` is an OpenSSL X509 (struct x509_st), named so that this header, which front
+  // ends include through node events, needs no OpenSSL header.
+  static PeerId from_certificate(x509_st* certificate);
   // Accepts grouped or compact form, any case; dashes and spaces are ignored.
   static Result<PeerId> parse(std::string_view text);
 
