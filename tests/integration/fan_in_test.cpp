@@ -250,11 +250,18 @@ void take_waiting(EventStream& events, SenderEvents* into, std::size_t limit = 1
 
 // The receiver's `message` events (text fingerprints by the peer ID they name): all it showed
 // before it answered a /peers written now, since its events come in order on one stdout.
+// `dropped_messages`: message events the receiver said it dropped because this reader fell
+// behind its bounded stdout queue (by design: a slow reader never stalls a session). Those
+// messages are still checked in its store.
 bool read_shown(Peer& receiver, EventStream& events, Clock::time_point deadline,
-                std::map<std::string, std::vector<Fingerprint>>& shown) {
+                std::map<std::string, std::vector<Fingerprint>>& shown,
+                std::size_t& dropped_messages) {
   receiver.command("/peers");
   while (auto event = events.next(std::chrono::milliseconds(remaining_ms(deadline)))) {
     if ((*event)["event"] == "peers") return true;
+    if ((*event)["event"] == "dropped" && (*event)["events"].contains("message")) {
+      dropped_messages += (*event)["events"]["message"].get<std::size_t>();
+    }
     if ((*event)["event"] == "message") {
       shown[(*event)["peer"].get<std::string>()].push_back(
           fingerprint((*event)["text"].get<std::string>()));
@@ -386,7 +393,9 @@ TEST(FanIn, ManySendersAtOnceEachMessageOnceUnderItsAuthor) {
       events[s] = follow_sender(*sender_events[s], sizes[s].size(), load.stall, deadline);
     }
     std::map<std::string, std::vector<Fingerprint>> shown;
-    ASSERT_TRUE(read_shown(receiver, receiver_events, deadline, shown)) << "no answer to /peers";
+    std::size_t dropped_messages = 0;
+    ASSERT_TRUE(read_shown(receiver, receiver_events, deadline, shown, dropped_messages))
+        << "no answer to /peers";
 
     // What each sender sent against what the receiver showed and stored under its ID, and
     // against what the sender was told was delivered.
@@ -433,6 +442,12 @@ TEST(FanIn, ManySendersAtOnceEachMessageOnceUnderItsAuthor) {
             << ")\n  stored: " << stored_damage
             << "\n  delivered but not stored under its author: " << not_stored
             << "; never delivered: " << never_delivered;
+    // Events the receiver announced as dropped are not missing; the store must still hold them.
+    if (dropped_messages > 0) {
+      summary << "\n  (the receiver dropped " << dropped_messages
+              << " message events for this slow reader, and said so)";
+      if (shown_damage.lost <= dropped_messages) shown_damage.lost = 0;
+    }
     const bool clean =
         shown_damage.clean() && stored_damage.clean() && not_stored == 0 && never_delivered == 0;
     if (clean) std::cout << summary.str() << std::endl;
