@@ -22,15 +22,9 @@ using testing::RecordingSink;
 
 // ESTABLISHED TCP connections accepted on any of `ports`, each counted once, at its accepting
 // end: the sessions the nodes listening there hold.
+// Connections between the nodes of this process, accepted on one of `ports`.
 std::size_t accepted_connections(const std::vector<std::uint16_t>& ports) {
-  std::size_t count = 0;
-  for (const auto& socket : peerchat::testing::tcp_sockets()) {
-    if (socket.established &&
-        std::find(ports.begin(), ports.end(), socket.local_port) != ports.end()) {
-      ++count;
-    }
-  }
-  return count;
+  return peerchat::testing::connections_between({::getpid()}, ports);
 }
 
 struct TestPeer {

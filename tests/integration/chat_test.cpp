@@ -181,10 +181,9 @@ TEST(IntegrationChat, CrossedDialsEndWithExactlyOneSession) {
   ASSERT_TRUE(connected_to(alice, bob));
   ASSERT_TRUE(connected_to(bob, alice));
   // Duplicate resolution closes one of the two crossed TCP connections.
-  const std::vector<int> ports = {alice.port(), bob.port()};
   const auto deadline = Clock::now() + 10s;
-  while (accepted_connections(ports) != 1 && Clock::now() < deadline) alice.drain(20ms);
-  ASSERT_EQ(accepted_connections(ports), 1u);
+  while (accepted_connections(alice, bob) != 1 && Clock::now() < deadline) alice.drain(20ms);
+  ASSERT_EQ(accepted_connections(alice, bob), 1u);
   // A side whose connection was closed as a duplicate waits up to 3 s (kDuplicateGrace in
   // node.cpp) for the kept one before it reports a disconnect. Nothing marks the end of that
   // wait, so look past it; then /peers on each is a barrier for every event before it.
@@ -197,7 +196,7 @@ TEST(IntegrationChat, CrossedDialsEndWithExactlyOneSession) {
     EXPECT_EQ(peer->count("connected"), 1u) << peer->name();
     EXPECT_EQ(peer->count("disconnected"), 0u) << peer->name();
   }
-  EXPECT_EQ(accepted_connections(ports), 1u);  // still the one kept
+  EXPECT_EQ(accepted_connections(alice, bob), 1u);  // still the one kept
   alice.command("/msg bob after crossing");
   bob.command("/msg alice after crossing too");
   ASSERT_TRUE(bob.wait_event("message"));

@@ -275,15 +275,8 @@ bool both_connected(Peer& a, Peer& b) {
   return a.wait_for(with(b)).has_value() && b.wait_for(with(a)).has_value();
 }
 
-std::size_t accepted_connections(const std::vector<int>& ports) {
-  std::size_t count = 0;
-  for (const auto& socket : tcp_sockets()) {
-    if (socket.established &&
-        std::find(ports.begin(), ports.end(), static_cast<int>(socket.local_port)) != ports.end()) {
-      ++count;
-    }
-  }
-  return count;
+std::size_t accepted_connections(const Peer& a, const Peer& b) {
+  return connections_between({a.pid(), b.pid()}, std::vector<int>{a.port(), b.port()});
 }
 
 long peak_rss_kib(pid_t pid) {

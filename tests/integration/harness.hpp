@@ -119,6 +119,7 @@ class Peer {
   int port() const { return port_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
   Process& process() { return process_; }
+  pid_t pid() const { return process_.pid(); }
 
  private:
   bool read_one(std::chrono::milliseconds timeout);
@@ -135,9 +136,9 @@ class Peer {
 // True once each of `a` and `b` has reported its session with the other (both may send).
 bool both_connected(Peer& a, Peer& b);
 
-// ESTABLISHED TCP connections accepted on any of `ports` on this host, each counted once, at
-// its accepting end (from /proc/net/tcp and tcp6): how many sessions peers listening there hold.
-std::size_t accepted_connections(const std::vector<int>& ports);
+// ESTABLISHED TCP connections between `a` and `b` (both ends in their processes, accepted on
+// either's port), each counted once, from /proc/net/tcp and tcp6: how many sessions they hold.
+std::size_t accepted_connections(const Peer& a, const Peer& b);
 
 // The process's peak resident memory (VmHWM), in KiB.
 long peak_rss_kib(pid_t pid);

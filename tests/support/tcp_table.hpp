@@ -3,8 +3,15 @@
 // not yet read) that no event reports.
 #pragma once
 
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,7 +22,8 @@ struct TcpSocket {
   std::uint16_t local_port = 0;
   std::uint16_t remote_port = 0;
   bool established = false;
-  long unread_bytes = 0;  // rx_queue: received, not yet read by the process that owns it
+  long unread_bytes = 0;    // rx_queue: received, not yet read by the process that owns it
+  unsigned long inode = 0;  // names the socket in /proc/PID/fd, so its owner can be found
 };
 
 inline std::vector<TcpSocket> tcp_sockets() {
@@ -27,17 +35,62 @@ inline std::vector<TcpSocket> tcp_sockets() {
     while (std::getline(in, line)) {
       // "sl local_address:PORT rem_address:PORT st tx_queue:rx_queue ...", all in hex.
       std::istringstream fields(line);
-      std::string slot, local, remote, state, queues;
-      if (!(fields >> slot >> local >> remote >> state >> queues)) continue;
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout;
+      unsigned long inode = 0;
+      if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+            timeout >> inode)) {
+        continue;
+      }
       const auto port_of = [](const std::string& address) {
         return static_cast<std::uint16_t>(
             std::stoul(address.substr(address.rfind(':') + 1), nullptr, 16));
       };
       sockets.push_back(TcpSocket{port_of(local), port_of(remote), state == "01",
-                                  std::stol(queues.substr(queues.find(':') + 1), nullptr, 16)});
+                                  std::stol(queues.substr(queues.find(':') + 1), nullptr, 16),
+                                  inode});
     }
   }
   return sockets;
+}
+
+// The inodes of the sockets the given processes hold open.
+inline std::set<unsigned long> socket_inodes(std::initializer_list<pid_t> pids) {
+  std::set<unsigned long> inodes;
+  for (const pid_t pid : pids) {
+    std::error_code error;
+    const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
+    for (const auto& fd : std::filesystem::directory_iterator(fds, error)) {
+      const std::string target = std::filesystem::read_symlink(fd.path(), error).string();
+      if (error || target.rfind("socket:[", 0) != 0) continue;
+      inodes.insert(std::stoul(target.substr(8)));
+    }
+  }
+  return inodes;
+}
+
+// Established TCP connections between the given processes that were accepted on one of
+// `ports`. Both ends must belong to those processes: tests running in parallel on this host
+// may dial a port number they believe is free (or an old address of theirs) and land here.
+template <typename Port>
+std::size_t connections_between(std::initializer_list<pid_t> pids, const std::vector<Port>& ports) {
+  const auto sockets = tcp_sockets();
+  const auto owned = socket_inodes(pids);
+  const auto ours = [&](const TcpSocket& socket) {
+    return socket.established && owned.count(socket.inode) != 0;
+  };
+  std::size_t count = 0;
+  for (const auto& accepted : sockets) {
+    if (!ours(accepted) || std::find(ports.begin(), ports.end(),
+                                     static_cast<Port>(accepted.local_port)) == ports.end()) {
+      continue;
+    }
+    const bool dialed_by_us = std::any_of(sockets.begin(), sockets.end(), [&](const auto& dialer) {
+      return ours(dialer) && dialer.local_port == accepted.remote_port &&
+             dialer.remote_port == accepted.local_port;
+    });
+    if (dialed_by_us) ++count;
+  }
+  return count;
 }
 
 }  // namespace peerchat::testing
