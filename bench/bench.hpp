@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct Options {
   int runs = 5;
   std::string peerchat_binary;  // for start-up and idle figures; skipped when empty
   int idle_peers = 10'000;
+  std::size_t cli_messages = 0;  // per sender in the CLI part; 0: its default
   bool baselines = true;
   bool tox = false;  // also run the Tox comparison (part `tox`)
   std::string part;  // one figure group of a part (e.g. chat, bulk, memory); empty: all

@@ -244,8 +244,12 @@ std::optional<Run> fan_in_once(const std::string& binary, int senders, std::size
 std::vector<Figure> run_cli(const Options& options, const Baselines& /*baselines*/) {
   if (options.peerchat_binary.empty()) return {};
   ::signal(SIGPIPE, SIG_IGN);  // a sender that died must be an error on write, not our end
-  // Per sender: one sender's burst must stay under its 10,000-message queue.
-  const std::size_t per_sender = options.quick ? 1'000 : 9'000;
+  // Per sender. A sender's stdin holds lines back while its 10,000-message queue is full
+  // (cli/input_flow.hpp), so a burst may be larger than the queue; 50,000 runs long enough
+  // (a third of a second and more) that start-up (the first commits, TCP's window) does not
+  // set the figure.
+  const std::size_t per_sender =
+      options.cli_messages != 0 ? options.cli_messages : (options.quick ? 1'000 : 50'000);
   const auto stall = std::chrono::seconds(options.quick ? 5 : 15);
   std::vector<double> one;
   std::vector<double> four;

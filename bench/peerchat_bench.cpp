@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
       options.peerchat_binary = argv[++i];
     } else if (std::strcmp(argv[i], "--idle-peers") == 0 && i + 1 < argc) {
       options.idle_peers = std::max(1, std::atoi(argv[++i]));
+    } else if (std::strcmp(argv[i], "--cli-messages") == 0 && i + 1 < argc) {
+      options.cli_messages = static_cast<std::size_t>(std::max(1, std::atoi(argv[++i])));
     } else if (std::strcmp(argv[i], "--tox") == 0) {
       // Off by default: toxcore binds its UDP sockets to 0.0.0.0 (it cannot bind to loopback),
       // so it is not part of the CTest run; it only ever sends to 127.0.0.1.
@@ -125,7 +127,7 @@ int main(int argc, char** argv) {
       options.runs = std::max(1, std::atoi(argv[++i]));
     } else {
       std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
-                   "                      [--idle-peers N] [--only "
+                   "                      [--idle-peers N] [--cli-messages N] [--only "
                    "session|messages|history|startup|idle|cli|store|tox]\n"
                    "                      [--tox] [--no-baselines] [--part NAME]\n";
       return 2;

@@ -11,7 +11,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -74,9 +73,9 @@ class QueuedOutput final : public LineOutput {
 
   std::mutex mutex_;
   std::condition_variable work_;
-  std::deque<std::string> lines_;  // each with its newline
-  std::size_t bytes_ = 0;
-  bool dropping_ = false;  // full: dropping until the queue is empty again
+  std::string queued_;         // lines not yet taken by the writer, each with its newline
+  std::size_t in_flight_ = 0;  // bytes the writer has taken and not finished writing
+  bool dropping_ = false;      // full: dropping until the queue is empty again
   Dropped dropped_;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point give_up_at_{};

@@ -1,5 +1,6 @@
 #include "node/events.hpp"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -153,12 +154,27 @@ void append_field(std::string& out, std::string_view key, std::string_view value
   append_string(out, value);
 }
 
+// A message ID as 32 hex digits, written in place (to_hex would allocate a string for each).
+void append_id(std::string& out, std::string_view key, const wire::MessageId& id) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  out += ",\"";
+  out += key;
+  out += "\":\"";
+  for (const auto byte : id) {
+    out += kDigits[byte >> 4];
+    out += kDigits[byte & 0x0F];
+  }
+  out += '"';
+}
+
 void append_number(std::string& out, std::string_view key, std::uint64_t value, bool negative) {
   out += ",\"";
   out += key;
   out += "\":";
   if (negative) out += '-';
-  out += std::to_string(value);
+  char digits[20];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
 }
 
 void append_signed(std::string& out, std::string_view key, std::int64_t value) {
@@ -195,7 +211,7 @@ std::optional<std::string> fast_line(const Event& event) {
     start("message");
     append_field(out, "peer", peer_text(e->peer));
     append_field(out, "name", e->name);
-    append_field(out, "id", wire::to_hex(e->id));
+    append_id(out, "id", e->id);
     append_number(out, "seq", e->seq, false);
     append_field(out, "text", e->text);
     append_signed(out, "timestamp", e->timestamp_ms);
@@ -205,10 +221,10 @@ std::optional<std::string> fast_line(const Event& event) {
                           const std::string& peer_name) -> std::optional<std::string> {
     if (!wire::is_valid_utf8(peer_name)) return std::nullopt;
     start(name);
-    append_field(out, "id", wire::to_hex(id));
+    append_id(out, "id", id);
     append_field(out, "peer", peer_text(peer));
     append_field(out, "name", peer_name);
-    return out;
+    return std::move(out);  // `out` is captured: a plain return would copy it
   };
   if (const auto* e = std::get_if<event::Queued>(&event)) {
     return id_peer_name("queued", e->id, e->peer, e->name);
