@@ -59,6 +59,7 @@ void QueuedOutput::run() {
   // Everything queued is written in one batch, in pipe-sized chunks: at tens of thousands of
   // events a second, a wake-up, a poll and a write per line cost more than the events do.
   std::string out;
+  bool counted = false;  // `out` is queued lines (counted in in_flight_), not the notice
   while (true) {
     {
       std::unique_lock lock(mutex_);
@@ -70,18 +71,20 @@ void QueuedOutput::run() {
         out = notice_(dropped_) + "\n";
         dropped_ = {};
         dropping_ = false;
+        counted = false;
       } else if (queued_.empty()) {
         return;  // stopping, all written
       } else {
         out.swap(queued_);  // both buffers keep their capacity: no allocation once warm
         in_flight_ = out.size();
+        counted = true;
       }
     }
-    if (!write_all(out)) return;
+    if (!write_all(out, counted)) return;
   }
 }
 
-bool QueuedOutput::write_all(std::string_view data) {
+bool QueuedOutput::write_all(std::string_view data, bool counted) {
   while (!data.empty()) {
     pollfd ready{fd_, POLLOUT, 0};
     const int polled = ::poll(&ready, 1, 100);
@@ -98,6 +101,12 @@ bool QueuedOutput::write_all(std::string_view data) {
       return false;  // the reader is gone (EPIPE): nothing more can be written
     }
     data.remove_prefix(static_cast<std::size_t>(wrote));
+    if (counted) {
+      // Room for new lines as soon as the reader has taken these, not only once the batch is
+      // out: otherwise a batch the pipe takes at once would still count as a reader behind.
+      std::lock_guard lock(mutex_);
+      in_flight_ -= std::min(in_flight_, static_cast<std::size_t>(wrote));
+    }
   }
   return true;
 }

@@ -65,7 +65,8 @@ class QueuedOutput final : public LineOutput {
  private:
   void run();
   // Writes all of `data` unless stopping and past the deadline; false if it gave up.
-  bool write_all(std::string_view data);
+  // `counted`: `data` is queued lines, released from in_flight_ as they are written.
+  bool write_all(std::string_view data, bool counted);
 
   const int fd_;
   const Notice notice_;

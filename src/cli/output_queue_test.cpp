@@ -38,9 +38,18 @@ std::vector<std::string> read_lines(int fd, int quiet_ms) {
 TEST(QueuedOutput, AReaderThatStopsLosesLinesOnlyWithANoticeAndNeverBlocksTheWriter) {
   int pipe_fds[2];
   ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  // The pipe is full before the output starts: whatever the writer thread's timing, nothing
+  // leaves the queue until the reader starts, so the drops come from a reader behind.
+  const int flags = ::fcntl(pipe_fds[1], F_GETFL);
+  ASSERT_EQ(::fcntl(pipe_fds[1], F_SETFL, flags | O_NONBLOCK), 0);
+  const std::string filler = "filler\n";
+  for (int guard = 0; guard < 1'000'000; ++guard) {
+    if (::write(pipe_fds[1], filler.data(), filler.size()) < 0) break;  // EAGAIN: full
+  }
+  ASSERT_EQ(::fcntl(pipe_fds[1], F_SETFL, flags), 0);
   std::vector<std::string> lines;
   {
-    // 64 KiB of queue, a pipe of 64 KiB that nobody reads yet: 400 KiB of lines cannot all fit.
+    // 64 KiB of queue behind a full pipe: 400 KiB of lines cannot all fit.
     QueuedOutput output(pipe_fds[1], notice, 64 * 1024);
     const std::string padding(1000, 'x');
     for (int i = 0; i < 400; ++i) {
@@ -55,6 +64,7 @@ TEST(QueuedOutput, AReaderThatStopsLosesLinesOnlyWithANoticeAndNeverBlocksTheWri
   }
   ::close(pipe_fds[0]);
   ::close(pipe_fds[1]);
+  std::erase_if(lines, [](const std::string& line) { return line == "filler"; });
 
   ASSERT_GE(lines.size(), 3u);
   // First the lines from before the drops, in order, then one notice, then new lines again.

@@ -38,7 +38,13 @@ Outcome<tls::PeerId> PeerRegistry::lookup(std::string_view query) const {
   std::vector<const PeerEntry*> by_id;
   for (const auto& [peer_id, peer] : peers_) {
     if (peer.name == query) by_name.push_back(&peer);
-    if (query.size() >= kMinPrefix && peer_id.matches_prefix(query)) by_id.push_back(&peer);
+  }
+  // A name wins over an ID prefix, so IDs (each encoded to compare) are only looked at when
+  // no name matched: `/msg bob` runs for every line a script sends.
+  if (by_name.empty() && query.size() >= kMinPrefix) {
+    for (const auto& [peer_id, peer] : peers_) {
+      if (peer_id.matches_prefix(query)) by_id.push_back(&peer);
+    }
   }
   // Prefer peers that are connected now when a name is shared.
   if (by_name.size() > 1) {

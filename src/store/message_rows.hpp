@@ -15,6 +15,7 @@ namespace peerchat::store {
 
 // One row of `message_rows`, borrowing its ID and text: they must outlive insert().
 struct MessageRow {
+  std::int64_t local_id = 0;  // the conversation's range and the arrival number (schema 5)
   std::int64_t peer_key = 0;
   std::span<const std::uint8_t, 16> message_id;
   std::uint64_t seq = 0;

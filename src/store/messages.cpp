@@ -38,6 +38,14 @@ Result<void> Store::load_conversations() {
   });
   if (!rows) return rows.error();
   conversations_ = std::map<PeerKey, Conversation>(rows->begin(), rows->end());
+  // Arrival numbers go on from the highest in any conversation: one range lookup each.
+  for (const auto& [peer, conversation] : conversations_) {
+    last_arrival_.bind(1, conversation.key);
+    auto row = last_arrival_.step();
+    if (row && *row) next_arrival_ = std::max(next_arrival_, last_arrival_.integer(0) + 1);
+    last_arrival_.reset();
+    if (!row) return row.error();
+  }
   return {};
 }
 
@@ -52,6 +60,10 @@ Result<Store::Conversation*> Store::conversation_for_write(Pending& pending, con
   }
   Conversation created;
   created.key = sqlite3_last_insert_rowid(db_.handle());
+  // local_id holds the key above 40 bits of arrival number, in a signed 64-bit integer.
+  if (created.key >= (std::int64_t{1} << 22)) {
+    return make_error(Errc::io_error, "cannot start a conversation: too many conversations");
+  }
   return &pending.emplace(peer, created).first->second;
 }
 
@@ -94,7 +106,8 @@ Result<std::vector<StoredMessage>> Store::queue_outgoing(const std::vector<Outgo
     auto conversation = conversation_for_write(pending, draft.to);
     if (!conversation) return conversation.error();
     const std::uint64_t seq = (*conversation)->next_send_seq++;
-    rows.push_back(MessageRow{(*conversation)->key, draft.id, seq, draft.timestamp_ms, draft.text});
+    rows.push_back(MessageRow{next_local_id((*conversation)->key), (*conversation)->key, draft.id,
+                              seq, draft.timestamp_ms, draft.text});
     stored.push_back(StoredMessage{draft.to, true, draft.id, seq, draft.timestamp_ms, now_ms,
                                    draft.text, MessageState::queued});
   }
@@ -205,8 +218,8 @@ Result<std::vector<bool>> Store::store_incoming(const PeerKey& from,
       if (!found) return found.error();
       conversation = *found;
     }
-    rows.push_back(
-        MessageRow{conversation->key, message.id, message.seq, message.timestamp_ms, message.text});
+    rows.push_back(MessageRow{next_local_id(conversation->key), conversation->key, message.id,
+                              message.seq, message.timestamp_ms, message.text});
     highest = message.seq;
   }
   if (conversation != nullptr) {

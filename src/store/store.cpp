@@ -10,24 +10,49 @@
 namespace peerchat::store {
 namespace {
 
+// A conversation's rows are local_ids ?1 << 40 to ((?1 + 1) << 40) - 1 (schema 5): every
+// query below is a range scan of the table itself.
+#define PEERCHAT_RANGE_LOW "(?1 << 40)"
+#define PEERCHAT_RANGE_HIGH "(((?1 + 1) << 40) - 1)"
+
 // A conversation's undelivered messages: its outgoing rows past the watermark, from
 // outbox_from on (in arrival order, which for outgoing rows is sequence order).
 constexpr char kOutbox[] =
     "SELECT outgoing, message_id, seq, timestamp_ms, stored_ms, text FROM message_rows "
-    "WHERE peer_key = ?1 AND local_id >= (SELECT outbox_from FROM conversations WHERE peer_key = "
-    "?1) AND outgoing = 1 AND seq > ?2 ORDER BY local_id";
-// Newest `limit` first via the conversation index; the caller reverses.
+    "WHERE local_id >= max((SELECT outbox_from FROM conversations WHERE peer_key = "
+    "?1), " PEERCHAT_RANGE_LOW ") AND local_id <= " PEERCHAT_RANGE_HIGH
+    " AND outgoing = 1 AND seq > ?2 ORDER BY local_id";
+constexpr char kCountOutbox[] =
+    "SELECT count(*) FROM message_rows "
+    "WHERE local_id >= max((SELECT outbox_from FROM conversations WHERE peer_key = "
+    "?1), " PEERCHAT_RANGE_LOW ") AND local_id <= " PEERCHAT_RANGE_HIGH
+    " AND outgoing = 1 AND seq > ?2";
+// Newest `limit` first; the caller reverses.
 constexpr char kHistory[] =
     "SELECT outgoing, message_id, seq, timestamp_ms, stored_ms, text FROM message_rows "
-    "WHERE peer_key = ?1 ORDER BY local_id DESC LIMIT ?2";
+    "WHERE local_id BETWEEN " PEERCHAT_RANGE_LOW " AND " PEERCHAT_RANGE_HIGH
+    " ORDER BY local_id DESC LIMIT ?2";
+// Just past the conversation's last row.
+#define PEERCHAT_PAST_LAST                                  \
+  "(SELECT coalesce(max(local_id) + 1, " PEERCHAT_RANGE_LOW \
+  ") FROM message_rows "                                    \
+  "WHERE local_id BETWEEN " PEERCHAT_RANGE_LOW " AND " PEERCHAT_RANGE_HIGH ")"
 // Moves the watermark to ?2 and outbox_from to the oldest row still undelivered, else past
 // the last row. The search starts at the old outbox_from, so each row is passed over once.
 constexpr char kSaveDeliveredSeq[] =
     "UPDATE conversations SET delivered_seq = ?2, outbox_from = CASE WHEN ?2 < next_send_seq - 1 "
-    "THEN coalesce((SELECT local_id FROM message_rows WHERE peer_key = ?1 AND local_id >= "
-    "conversations.outbox_from AND outgoing = 1 AND seq > ?2 ORDER BY local_id LIMIT 1), "
-    "(SELECT coalesce(max(local_id), 0) + 1 FROM message_rows)) ELSE (SELECT "
-    "coalesce(max(local_id), 0) + 1 FROM message_rows) END WHERE peer_key = ?1";
+    "THEN coalesce((SELECT local_id FROM message_rows WHERE local_id >= "
+    "max(conversations.outbox_from, " PEERCHAT_RANGE_LOW ") AND local_id <= " PEERCHAT_RANGE_HIGH
+    " AND outgoing = 1 AND seq > ?2 ORDER BY local_id LIMIT 1), " PEERCHAT_PAST_LAST
+    ") ELSE " PEERCHAT_PAST_LAST " END WHERE peer_key = ?1";
+// The highest arrival number in one conversation.
+constexpr char kLastArrival[] =
+    "SELECT max(local_id) & 0xFFFFFFFFFF FROM message_rows WHERE local_id "
+    "BETWEEN " PEERCHAT_RANGE_LOW " AND " PEERCHAT_RANGE_HIGH;
+
+#undef PEERCHAT_PAST_LAST
+#undef PEERCHAT_RANGE_HIGH
+#undef PEERCHAT_RANGE_LOW
 
 PeerKey to_key(const std::vector<std::uint8_t>& bytes) {
   PeerKey key{};
@@ -135,9 +160,8 @@ Result<void> Store::prepare_statements() {
       {&find_received_id_,
        "SELECT seq FROM message_rows WHERE peer_key = ?1 AND message_id = ?2 AND outgoing = 0"},
       {&select_outbox_, std::string_view(kOutbox)},
-      {&count_outbox_,
-       "SELECT count(*) FROM message_rows WHERE peer_key = ?1 AND local_id >= (SELECT "
-       "outbox_from FROM conversations WHERE peer_key = ?1) AND outgoing = 1 AND seq > ?2"},
+      {&count_outbox_, std::string_view(kCountOutbox)},
+      {&last_arrival_, std::string_view(kLastArrival)},
       {&select_history_, std::string_view(kHistory)},
   };
   for (const auto& entry : entries) {

@@ -139,7 +139,7 @@ class Store {
 
   Result<std::string> integrity_check();
 
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
  private:
   // A peer we exchange messages with: its `conversations` row, as committed.
@@ -164,6 +164,8 @@ class Store {
   // committed one, else a new row.
   Result<Conversation*> conversation_for_write(Pending& pending, const PeerKey& peer);
   void apply(Pending& pending);
+  // The local_id of the next row in conversation `key` (schema 5: key << 40 | arrival).
+  std::int64_t next_local_id(std::int64_t key) { return (key << 40) | next_arrival_++; }
   Result<void> check_faults() const;
 
   Database db_;
@@ -188,7 +190,11 @@ class Store {
   Statement select_outbox_;
   Statement count_outbox_;
   Statement select_history_;
+  Statement last_arrival_;
   std::map<PeerKey, Conversation> conversations_;  // every row of `conversations`
+  // The arrival number (local_id's low 40 bits) of the next message row, in any conversation.
+  // Numbers a rolled-back write took are skipped, never reused.
+  std::int64_t next_arrival_ = 1;
   const FaultInjector* faults_ = nullptr;
 };
 
