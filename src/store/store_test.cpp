@@ -525,8 +525,7 @@ TEST_F(StoreTest, Schema3MigratesWithAllItsData) {
   EXPECT_EQ(texts(store->outbox().value()), (std::vector<std::string>{"a5", "a6", "c3", "e4"}));
   // Arrival order continues after the migrated rows.
   auto db = Database::open((dir_ / "peerchat.db").string());
-  EXPECT_EQ(db->query_text("PRAGMA user_version").value(),
-            std::to_string(Store::kSchemaVersion));
+  EXPECT_EQ(db->query_text("PRAGMA user_version").value(), std::to_string(Store::kSchemaVersion));
   EXPECT_EQ(db->query_text("SELECT group_concat(text, ',') FROM (SELECT text FROM messages "
                            "ORDER BY local_id)")
                 .value(),
