@@ -180,11 +180,10 @@ class MemoryTransport final : public Transport {
     listener_.reset();
   }
 
-  asio::awaitable<Outcome<StreamSocket>> dial(const DialTarget& target,
-                                              Clock::Duration timeout) override {
+  asio::awaitable<Outcome<StreamSocket>> dial(DialTarget target, Clock::Duration timeout) override {
     const auto state = state_;  // this transport may be destroyed while the dial waits
     const std::string dialer_host = host_;
-    const DialTarget copy = target;
+    const DialTarget& copy = target;
     const std::string address = copy.address();
     const auto host = state->hosts.find(copy.host);
     if (host == state->hosts.end()) {

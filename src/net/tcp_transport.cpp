@@ -84,9 +84,9 @@ asio::awaitable<Outcome<Accepted>> TcpTransport::accept() {
   co_return Accepted{StreamSocket(std::move(socket)), std::move(source), std::move(address)};
 }
 
-asio::awaitable<Outcome<StreamSocket>> TcpTransport::dial(const DialTarget& target,
+asio::awaitable<Outcome<StreamSocket>> TcpTransport::dial(DialTarget target,
                                                           Clock::Duration timeout) {
-  const std::string host = target.host;
+  const std::string& host = target.host;
   const std::uint16_t port = target.port;
   const std::string address = target.address();
 

@@ -20,8 +20,7 @@ class TcpTransport final : public Transport {
   void stop_listening() override;
   // Resolves first (not bounded by `timeout`: getaddrinfo cannot be interrupted), then
   // connects to each resolved address in turn within `timeout`.
-  asio::awaitable<Outcome<StreamSocket>> dial(const DialTarget& target,
-                                              Clock::Duration timeout) override;
+  asio::awaitable<Outcome<StreamSocket>> dial(DialTarget target, Clock::Duration timeout) override;
 
  private:
   asio::any_io_executor executor_;

@@ -39,8 +39,9 @@ class Transport {
   virtual void stop_listening() = 0;
 
   // Resolves `target` and connects within `timeout`, measured on the transport's clock.
+  // `target` is taken by value: a coroutine outlives the caller's arguments.
   // Failure codes: resolve_failed, timeout, connection_refused, connect_failed.
-  virtual asio::awaitable<Outcome<StreamSocket>> dial(const DialTarget& target,
+  virtual asio::awaitable<Outcome<StreamSocket>> dial(DialTarget target,
                                                       Clock::Duration timeout) = 0;
 };
 

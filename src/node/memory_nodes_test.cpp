@@ -33,10 +33,10 @@ class CountingTransport final : public net::Transport {
   Outcome<std::uint16_t> listen(std::uint16_t port) override { return inner_->listen(port); }
   asio::awaitable<Outcome<net::Accepted>> accept() override { return inner_->accept(); }
   void stop_listening() override { inner_->stop_listening(); }
-  asio::awaitable<Outcome<net::StreamSocket>> dial(const net::DialTarget& target,
+  asio::awaitable<Outcome<net::StreamSocket>> dial(net::DialTarget target,
                                                    Clock::Duration timeout) override {
     dials.push_back(clock_.now());
-    return inner_->dial(target, timeout);
+    return inner_->dial(std::move(target), timeout);
   }
   std::vector<Clock::TimePoint> dials;
 

@@ -247,9 +247,7 @@ Outcome<tls::PeerId> Node::find_peer(std::string_view query) const {
 }
 
 Outcome<wire::MessageId> Node::submit_message(std::string_view peer_query, std::string text) {
-  if (auto valid = wire::check_text(text); !valid) {
-    return Failure{Code::invalid_text, fmt::format("message not sent: {}", valid.error().message)};
-  }
+  // The text is checked once, by messaging (it scans every byte).
   auto target = find_peer(peer_query);
   if (!target) return target.failure();
   return parts_->messaging.submit(*target, std::move(text));
