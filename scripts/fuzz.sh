@@ -9,7 +9,7 @@ seconds=${1:-10}
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 mkdir -p build/fuzz/artifacts
-for target in frame_fuzz messages_fuzz protocol_fuzz manifest_fuzz; do
+for target in frame_fuzz messages_fuzz protocol_fuzz manifest_fuzz frames_fuzz; do
   scratch=$(mktemp -d)
   echo "== fuzzing $target for ${seconds}s"
   build/fuzz/fuzz/$target -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \

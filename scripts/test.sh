@@ -32,7 +32,8 @@ if [ "${PEERCHAT_SKIP_TSAN:-0}" != 1 ]; then
   cmake --preset tsan
   # Only what this pass runs: the benchmarks are excluded from it, so they are not built.
   cmake --build --preset tsan --target peerchat peerchat_unit_tests peerchat_integration_tests \
-    frame_fuzz_replay messages_fuzz_replay protocol_fuzz_replay manifest_fuzz_replay
+    frame_fuzz_replay messages_fuzz_replay protocol_fuzz_replay manifest_fuzz_replay \
+    frames_fuzz_replay
   ctest --preset tsan
 fi
 
