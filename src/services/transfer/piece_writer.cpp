@@ -1,0 +1,94 @@
+#include "services/transfer/piece_writer.hpp"
+
+#include <fmt/format.h>
+#include <openssl/sha.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <system_error>
+
+namespace peerchat::transfer {
+namespace {
+
+Error io_error(int error, std::string_view what, const std::string& path) {
+  return make_error(
+      std::error_code(error, std::generic_category()),
+      fmt::format("{} {}: {}{}", what, path, std::strerror(error),
+                  error == ENOSPC ? "; free some space and the transfer resumes" : ""));
+}
+
+}  // namespace
+
+PieceWriter::PieceWriter(const Manifest& manifest, PieceMap& held, OpenPart open_part)
+    : manifest_(manifest), held_(held), open_part_(std::move(open_part)) {}
+
+PieceWriter::~PieceWriter() {
+  for (const auto& [entry, fd] : open_) ::close(fd);
+}
+
+Result<int> PieceWriter::descriptor(std::uint32_t entry) {
+  if (auto it = open_.find(entry); it != open_.end()) return it->second;
+  auto opened = open_part_(entry);
+  if (!opened) return opened.error();
+  open_.emplace(entry, *opened);
+  return *opened;
+}
+
+Result<PieceVerdict> PieceWriter::write(std::uint32_t entry, std::uint32_t piece,
+                                        std::span<const std::uint8_t> bytes) {
+  if (entry >= manifest_.entries.size()) return PieceVerdict::unwanted;
+  const Entry& file = manifest_.entries[entry];
+  if (file.kind != EntryKind::file || piece >= file.pieces.size() || held_.has(entry, piece)) {
+    return PieceVerdict::unwanted;
+  }
+  const std::uint64_t offset = std::uint64_t{piece} * manifest_.piece_size;
+  const std::uint64_t expected = std::min<std::uint64_t>(manifest_.piece_size, file.size - offset);
+  Sha256 hash{};
+  if (bytes.size() != expected) return PieceVerdict::bad_hash;
+  SHA256(bytes.data(), bytes.size(), hash.data());
+  if (hash != file.pieces[piece]) return PieceVerdict::bad_hash;
+
+  auto fd = descriptor(entry);
+  if (!fd) return fd.error();
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t wrote =
+        ::pwrite(*fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote < 0) return io_error(errno, "cannot write", file.path + ".part");
+    done += static_cast<std::size_t>(wrote);
+  }
+  unsynced_.push_back(PieceRef{entry, piece});
+  return PieceVerdict::written;
+}
+
+Result<std::vector<PieceRef>> PieceWriter::sync() {
+  std::set<std::uint32_t> files;
+  for (const auto& ref : unsynced_) files.insert(ref.entry);
+  for (const auto entry : files) {
+    const int fd = open_.at(entry);
+    if (::fdatasync(fd) != 0) {
+      // What fdatasync reported cannot be retried safely (the kernel may have dropped the
+      // pages): the pieces of this file since the last sync are not held, and are asked again.
+      const int error = errno;
+      std::erase_if(unsynced_, [&](const PieceRef& ref) { return ref.entry == entry; });
+      return io_error(error, "cannot sync", manifest_.entries[entry].path + ".part");
+    }
+  }
+  std::vector<PieceRef> durable;
+  durable.swap(unsynced_);
+  for (const auto& ref : durable) held_.set(ref.entry, ref.piece);
+  return durable;
+}
+
+void PieceWriter::close(std::uint32_t entry) {
+  if (auto it = open_.find(entry); it != open_.end()) {
+    ::close(it->second);
+    open_.erase(it);
+  }
+}
+
+}  // namespace peerchat::transfer

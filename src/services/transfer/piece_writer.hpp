@@ -1,0 +1,65 @@
+// services/transfer: the receiver's disk side. Checks each arriving piece against the accepted
+// manifest before a byte of it is written, writes it in place in the file's .part with pwrite,
+// and only counts it as held once an fdatasync has put it on disk, so the durable piece map
+// never claims a piece a power cut could take back. Blocking (hashing, pwrite, fsync): run it on
+// a worker thread, never on the I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <span>
+#include <vector>
+
+#include "services/transfer/manifest.hpp"
+#include "services/transfer/piece_map.hpp"
+#include "util/result.hpp"
+
+namespace peerchat::transfer {
+
+struct PieceRef {
+  std::uint32_t entry = 0;
+  std::uint32_t piece = 0;
+};
+
+enum class PieceVerdict : std::uint8_t {
+  written,   // verified and written; held once the next sync() returns it
+  bad_hash,  // not what the manifest says: nothing written, ask for it again
+  unwanted,  // no such piece, or already held: nothing written
+};
+
+class PieceWriter {
+ public:
+  // Opens (creating if needed, never truncating) entry's .part file for writing; the writer
+  // owns the descriptor from then on and closes it.
+  using OpenPart = std::function<Result<int>(std::uint32_t entry)>;
+
+  PieceWriter(const Manifest& manifest, PieceMap& held, OpenPart open_part);
+  ~PieceWriter();
+  PieceWriter(const PieceWriter&) = delete;
+  PieceWriter& operator=(const PieceWriter&) = delete;
+
+  // `bytes` is the whole piece. An I/O error (disk full: ENOSPC in the error's message and
+  // code) is returned as an error and leaves the piece unheld.
+  Result<PieceVerdict> write(std::uint32_t entry, std::uint32_t piece,
+                             std::span<const std::uint8_t> bytes);
+
+  // fdatasyncs every file written since the last sync and marks what they got as held (in the
+  // PieceMap given at construction); returns those pieces, for the caller to store.
+  Result<std::vector<PieceRef>> sync();
+
+  // Closes a finished file's descriptor (after the last sync that covered it), before it is
+  // renamed into place.
+  void close(std::uint32_t entry);
+
+ private:
+  Result<int> descriptor(std::uint32_t entry);
+
+  const Manifest& manifest_;
+  PieceMap& held_;
+  OpenPart open_part_;
+  std::map<std::uint32_t, int> open_;  // entry -> fd
+  std::vector<PieceRef> unsynced_;     // written, not yet on disk for sure
+};
+
+}  // namespace peerchat::transfer
