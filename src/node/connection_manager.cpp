@@ -362,6 +362,27 @@ void ConnectionManager::on_frames_end(Connection& connection) {
   if (PeerEntry* peer = peer_of(connection)) listener_.frames_end(*peer, connection);
 }
 
+void ConnectionManager::on_stream_open(Connection& connection, const wire::StreamOpen& open) {
+  if (PeerEntry* peer = peer_of(connection)) listener_.stream_open(*peer, connection, open);
+}
+
+void ConnectionManager::on_stream_data(Connection& connection, std::uint32_t stream,
+                                       std::span<const std::uint8_t> data) {
+  if (PeerEntry* peer = peer_of(connection)) listener_.stream_data(*peer, connection, stream, data);
+}
+
+void ConnectionManager::on_stream_end(Connection& connection, const wire::StreamEnd& end) {
+  if (PeerEntry* peer = peer_of(connection)) listener_.stream_end(*peer, connection, end);
+}
+
+void ConnectionManager::on_stream_stopped(Connection& connection, const wire::StreamStop& stop) {
+  if (PeerEntry* peer = peer_of(connection)) listener_.stream_stopped(*peer, connection, stop);
+}
+
+void ConnectionManager::on_stream_writable(Connection& connection) {
+  if (PeerEntry* peer = peer_of(connection)) listener_.stream_writable(*peer, connection);
+}
+
 void ConnectionManager::on_closed(Connection& connection, const session::CloseReason& reason) {
   auto pending_it = pending_.find(connection.serial());
   if (pending_it != pending_.end()) {

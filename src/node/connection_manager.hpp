@@ -50,6 +50,15 @@ class SessionListener {
   virtual void frame(PeerEntry& peer, session::Connection& connection, std::uint8_t type,
                      std::span<const std::uint8_t> payload) = 0;
   virtual void frames_end(PeerEntry& peer, session::Connection& connection) = 0;
+  virtual void stream_open(PeerEntry& peer, session::Connection& connection,
+                           const wire::StreamOpen& open) = 0;
+  virtual void stream_data(PeerEntry& peer, session::Connection& connection, std::uint32_t stream,
+                           std::span<const std::uint8_t> data) = 0;
+  virtual void stream_end(PeerEntry& peer, session::Connection& connection,
+                          const wire::StreamEnd& end) = 0;
+  virtual void stream_stopped(PeerEntry& peer, session::Connection& connection,
+                              const wire::StreamStop& stop) = 0;
+  virtual void stream_writable(PeerEntry& peer, session::Connection& connection) = 0;
 };
 
 class ConnectionManager final : private session::ConnectionObserver {
@@ -115,6 +124,12 @@ class ConnectionManager final : private session::ConnectionObserver {
   void on_frame(session::Connection& connection, std::uint8_t type,
                 std::span<const std::uint8_t> payload) override;
   void on_frames_end(session::Connection& connection) override;
+  void on_stream_open(session::Connection& connection, const wire::StreamOpen& open) override;
+  void on_stream_data(session::Connection& connection, std::uint32_t stream,
+                      std::span<const std::uint8_t> data) override;
+  void on_stream_end(session::Connection& connection, const wire::StreamEnd& end) override;
+  void on_stream_stopped(session::Connection& connection, const wire::StreamStop& stop) override;
+  void on_stream_writable(session::Connection& connection) override;
 
   asio::any_io_executor executor_;
   net::Transport& transport_;

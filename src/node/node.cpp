@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "net/tcp_transport.hpp"
@@ -108,6 +109,8 @@ struct Node::Parts final : SessionListener {
   }
   void session_closed(PeerEntry& peer, session::Connection& connection,
                       const session::CloseReason& reason) override {
+    std::erase_if(incoming_streams,
+                  [&](const auto& stream) { return stream.first.first == &connection; });
     each_service(connection,
                  [&](Service& service) { service.on_session_closed(peer, connection, reason); });
   }
@@ -128,6 +131,44 @@ struct Node::Parts final : SessionListener {
     batch_touched.push_back(owner);
     owner->on_frame(peer, connection, type, payload);
   }
+  // Streams: a peer's stream goes to the service whose prefix its label starts with, and stays
+  // with it (by connection and stream ID) until it ends or the session closes.
+  void stream_open(PeerEntry& peer, session::Connection& connection,
+                   const wire::StreamOpen& open) override {
+    for (const auto& [prefix, service] : stream_owners) {
+      if (open.label.starts_with(prefix)) {
+        incoming_streams[{&connection, open.stream}] = service;
+        service->on_stream_open(peer, connection, open);
+        return;
+      }
+    }
+    connection.stop_stream(open.stream, "no service here takes this stream");
+  }
+  void stream_data(PeerEntry& peer, session::Connection& connection, std::uint32_t stream,
+                   std::span<const std::uint8_t> data) override {
+    auto it = incoming_streams.find({&connection, stream});
+    if (it == incoming_streams.end()) {
+      connection.consume_stream(data.size());  // a stopped stream's data in flight: discard
+      return;
+    }
+    it->second->on_stream_data(peer, connection, stream, data);
+  }
+  void stream_end(PeerEntry& peer, session::Connection& connection,
+                  const wire::StreamEnd& end) override {
+    auto it = incoming_streams.find({&connection, end.stream});
+    if (it == incoming_streams.end()) return;
+    Service* service = it->second;
+    incoming_streams.erase(it);
+    service->on_stream_end(peer, connection, end);
+  }
+  void stream_stopped(PeerEntry& peer, session::Connection& connection,
+                      const wire::StreamStop& stop) override {
+    for (Service* service : stream_services) service->on_stream_stopped(peer, connection, stop);
+  }
+  void stream_writable(PeerEntry& peer, session::Connection& connection) override {
+    for (Service* service : stream_services) service->on_stream_writable(peer, connection);
+  }
+
   void frames_end(PeerEntry& peer, session::Connection& connection) override {
     std::vector<Service*> touched;
     touched.swap(batch_touched);
@@ -157,6 +198,9 @@ struct Node::Parts final : SessionListener {
   std::array<Service*, 256> frame_owner{};
   std::uint32_t claimed_capabilities = 0;
   std::vector<Service*> batch_touched;  // services that got frames in the current read
+  std::vector<std::pair<std::string, Service*>> stream_owners;  // by label prefix
+  std::vector<Service*> stream_services;
+  std::map<std::pair<const session::Connection*, std::uint32_t>, Service*> incoming_streams;
 };
 
 Node::Node(asio::io_context& io, NodeConfig config, const tls::Identity& identity,
@@ -193,8 +237,28 @@ Outcome<bool> Node::add_service(Service& service) {
                                                       : "another service has it")};
     }
   }
+  const auto prefixes = service.stream_prefixes();
+  for (const auto& prefix : prefixes) {
+    if (prefix.empty()) {
+      return Failure{Code::usage, fmt::format("service {} claims every stream (an empty label "
+                                              "prefix)",
+                                              service.name())};
+    }
+    for (const auto& [taken, owner] : p.stream_owners) {
+      if (prefix.starts_with(taken) || taken.starts_with(prefix)) {
+        return Failure{Code::usage, fmt::format("service {} cannot take streams labelled '{}': "
+                                                "service {} takes '{}'",
+                                                service.name(), prefix, owner->name(), taken)};
+      }
+    }
+  }
   p.claimed_capabilities |= service.capabilities();
   session::ProtocolConfig& protocol = p.manager.protocol_config();
+  for (const auto& prefix : prefixes) p.stream_owners.emplace_back(prefix, &service);
+  if (!prefixes.empty()) {
+    p.stream_services.push_back(&service);
+    protocol.offer_streams = true;
+  }
   protocol.capabilities |= service.capabilities();
   for (std::uint8_t type : service.frame_types()) {
     p.frame_owner[type] = &service;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -42,6 +43,25 @@ class Service {
   // A session with `peer` ended; `peer.primary()` is the survivor, if any.
   virtual void on_session_closed(PeerEntry& /*peer*/, session::Connection& /*connection*/,
                                  const session::CloseReason& /*reason*/) {}
+
+  // Bulk streams (docs/protocol.md 3.1). A stream the peer opens reaches the service whose
+  // label prefix it starts with; one no service claims is stopped. A service opens its own
+  // with Connection::open_stream and must return credit with consume_stream as it uses the
+  // data, so a slow consumer holds back only the sender. Sessions offer streams once any
+  // service claims a prefix.
+  virtual std::vector<std::string> stream_prefixes() const { return {}; }
+  virtual void on_stream_open(PeerEntry& /*peer*/, session::Connection& /*connection*/,
+                              const wire::StreamOpen& /*open*/) {}
+  // Valid during the call only.
+  virtual void on_stream_data(PeerEntry& /*peer*/, session::Connection& /*connection*/,
+                              std::uint32_t /*stream*/, std::span<const std::uint8_t> /*data*/) {}
+  virtual void on_stream_end(PeerEntry& /*peer*/, session::Connection& /*connection*/,
+                             const wire::StreamEnd& /*end*/) {}
+  // The peer stopped a stream we opened. Every stream-using service hears of every stop (and
+  // of writable), and ignores the IDs it did not open.
+  virtual void on_stream_stopped(PeerEntry& /*peer*/, session::Connection& /*connection*/,
+                                 const wire::StreamStop& /*stop*/) {}
+  virtual void on_stream_writable(PeerEntry& /*peer*/, session::Connection& /*connection*/) {}
 };
 
 // CHAT, ACK and CREDIT are core frames: the session layer itself flow-controls them (credit

@@ -61,6 +61,65 @@ class TypingService final : public Service {
   int batches = 0;
 };
 
+// A bulk service: sends one blob on a stream labelled "blob ...", and collects blobs sent to it.
+constexpr std::uint32_t kBlobBit = 1u << 3;
+
+class BlobService final : public Service {
+ public:
+  std::string_view name() const override { return "blob"; }
+  std::uint32_t capabilities() const override { return kBlobBit; }
+  std::vector<std::string> stream_prefixes() const override { return {"blob "}; }
+
+  void on_session_open(PeerEntry& /*peer*/, session::Connection& connection) override {
+    session = connection.weak_from_this();
+  }
+  void on_stream_open(PeerEntry& /*peer*/, session::Connection& /*connection*/,
+                      const wire::StreamOpen& open) override {
+    labels.push_back(open.label);
+  }
+  void on_stream_data(PeerEntry& /*peer*/, session::Connection& connection,
+                      std::uint32_t /*stream*/, std::span<const std::uint8_t> data) override {
+    received.insert(received.end(), data.begin(), data.end());
+    connection.consume_stream(data.size());
+  }
+  void on_stream_end(PeerEntry& /*peer*/, session::Connection& /*connection*/,
+                     const wire::StreamEnd& end) override {
+    ended.push_back(end.status);
+  }
+  void on_stream_stopped(PeerEntry& /*peer*/, session::Connection& /*connection*/,
+                         const wire::StreamStop& stop) override {
+    if (stop.stream == sending) stopped.push_back(stop.message);
+  }
+  void on_stream_writable(PeerEntry& /*peer*/, session::Connection& connection) override {
+    pump(connection);
+  }
+
+  void send(std::string label, std::vector<std::uint8_t> bytes) {
+    auto connection = session.lock();
+    ASSERT_TRUE(connection);
+    auto opened = connection->open_stream(std::move(label), bytes.size());
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    sending = *opened;
+    outgoing = std::move(bytes);
+    written = 0;
+    pump(*connection);
+  }
+  void pump(session::Connection& connection) {
+    if (sending == 0 || written == outgoing.size()) return;
+    written += connection.write_stream(sending, std::span(outgoing).subspan(written));
+    if (written == outgoing.size()) connection.end_stream(sending);
+  }
+
+  std::weak_ptr<session::Connection> session;
+  std::vector<std::string> labels;
+  std::vector<std::uint8_t> received;
+  std::vector<wire::StreamStatus> ended;
+  std::vector<std::string> stopped;
+  std::uint32_t sending = 0;
+  std::vector<std::uint8_t> outgoing;
+  std::size_t written = 0;
+};
+
 struct ServicePeer {
   ServicePeer(asio::io_context& io, const std::string& name, const std::filesystem::path& root,
               bool with_typing)
@@ -74,6 +133,7 @@ struct ServicePeer {
     node = std::make_unique<Node>(io, config, *identity, *store, clock, random, sink);
     if (with_typing) {
       EXPECT_TRUE(node->add_service(typing).ok());
+      EXPECT_TRUE(node->add_service(blob).ok());
     }
     EXPECT_TRUE(node->restore().ok());
     EXPECT_TRUE(node->listen().ok());
@@ -85,6 +145,7 @@ struct ServicePeer {
   SystemRandom random;
   RecordingSink sink;
   TypingService typing;
+  BlobService blob;
   std::optional<tls::Identity> identity;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<Node> node;
@@ -150,6 +211,30 @@ TEST_F(ServicesTest, APeerWithoutTheServiceIsLeftAloneAndChatStillWorks) {
   EXPECT_TRUE(alice.typing.received.empty());
 }
 
+TEST_F(ServicesTest, AServiceGetsTheStreamsLabelledForItAndNoOthers) {
+  auto& alice = add("alice", true);
+  auto& bob = add("bob", true);
+  bob.node->connect(alice.address());
+  ASSERT_TRUE(run_until([&] { return alice.typing.opened == 1 && bob.typing.opened == 1; }));
+  // 3 MiB: several times the stream window, so credit must come back as bob consumes.
+  std::vector<std::uint8_t> bytes(3u << 20);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i * 131);
+  alice.blob.send("blob photos", bytes);
+  ASSERT_TRUE(run_until([&] { return !bob.blob.ended.empty(); }));
+  EXPECT_EQ(bob.blob.labels, std::vector<std::string>{"blob photos"});
+  EXPECT_EQ(bob.blob.ended, std::vector<wire::StreamStatus>{wire::StreamStatus::complete});
+  EXPECT_TRUE(bob.blob.received == bytes);
+  // A label no service takes is stopped; the sender's service hears why (while it is still
+  // sending: a stop after the end is moot and not reported, so more than a window of it).
+  alice.blob.send("nobody's", std::vector<std::uint8_t>(8u << 20, 7));
+  ASSERT_TRUE(run_until([&] { return !alice.blob.stopped.empty(); }));
+  EXPECT_NE(alice.blob.stopped[0].find("no service"), std::string::npos);
+  EXPECT_EQ(bob.blob.labels.size(), 1u);
+  // Chat still flows.
+  bob.node->send_message("alice", "after the blob");
+  ASSERT_TRUE(run_until([&] { return bob.sink.all<event::Delivered>().size() == 1; }));
+}
+
 TEST_F(ServicesTest, ClaimsOnTakenOrCoreFrameTypesAreRefused) {
   auto& alice = add("alice", true);
   TypingService again;
@@ -162,6 +247,17 @@ TEST_F(ServicesTest, ClaimsOnTakenOrCoreFrameTypesAreRefused) {
     std::vector<std::uint8_t> frame_types() const override { return {0x03}; }  // CHAT
   } grabber;
   EXPECT_FALSE(alice.node->add_service(grabber).ok());
+
+  struct StreamGrabber final : Service {
+    explicit StreamGrabber(std::string prefix) : prefix_(std::move(prefix)) {}
+    std::string_view name() const override { return "streams"; }
+    std::vector<std::string> stream_prefixes() const override { return {prefix_}; }
+    std::string prefix_;
+  };
+  StreamGrabber overlapping("blob"), everything(""), other("other ");
+  EXPECT_FALSE(alice.node->add_service(overlapping).ok());  // "blob " is taken
+  EXPECT_FALSE(alice.node->add_service(everything).ok());
+  EXPECT_TRUE(alice.node->add_service(other).ok());
 }
 
 TEST_F(ServicesTest, ConnectIsAnsweredOnceWhenTheSessionIsOpenOrWithWhyNot) {
