@@ -162,6 +162,29 @@ constexpr std::string_view kMigrations[] = {
                AS state
       FROM message_rows m JOIN conversations c ON c.peer_key = m.peer_key;
     )sql",
+    // 6: file transfers (store/transfers.hpp). A row per transfer, a row per manifest entry.
+    R"sql(
+    CREATE TABLE transfers (
+      transfer_id BLOB PRIMARY KEY CHECK (length(transfer_id) = 16),
+      peer_id BLOB NOT NULL CHECK (length(peer_id) = 32),
+      outgoing INTEGER NOT NULL,
+      manifest BLOB NOT NULL,
+      state INTEGER NOT NULL,
+      destination TEXT NOT NULL DEFAULT '',
+      placement TEXT NOT NULL DEFAULT '',
+      message TEXT NOT NULL DEFAULT '',
+      created_ms INTEGER NOT NULL,
+      updated_ms INTEGER NOT NULL
+    );
+    CREATE TABLE transfer_files (
+      transfer_id BLOB NOT NULL REFERENCES transfers(transfer_id) ON DELETE CASCADE,
+      entry INTEGER NOT NULL,
+      source TEXT NOT NULL DEFAULT '',
+      held BLOB NOT NULL DEFAULT x'',
+      saved_path TEXT NOT NULL DEFAULT '',
+      PRIMARY KEY (transfer_id, entry)
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 }  // namespace

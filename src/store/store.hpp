@@ -17,6 +17,7 @@
 
 #include "store/message_rows.hpp"
 #include "store/sqlite.hpp"
+#include "store/transfers.hpp"
 #include "util/result.hpp"
 #include "wire/messages.hpp"
 
@@ -135,11 +136,26 @@ class Store {
   // The last `limit` messages with `peer`, oldest first.
   Result<std::vector<StoredMessage>> history(const PeerKey& peer, std::size_t limit);
 
+  // File transfers (store/transfers.hpp). save_transfer writes the record and its files in one
+  // transaction (an insert, or a replacement of both).
+  Result<void> save_transfer(const TransferRecord& record, const std::vector<TransferFile>& files);
+  Result<void> set_transfer_state(const TransferKey& id, TransferState state,
+                                  std::string_view message, std::int64_t now_ms);
+  Result<void> set_transfer_placement(const TransferKey& id, std::string_view destination,
+                                      std::string_view placement, std::int64_t now_ms);
+  // Each file's bitmap (and saved path, if any), in one durable commit.
+  Result<void> save_transfer_progress(const TransferKey& id, const std::vector<TransferFile>& files,
+                                      std::int64_t now_ms);
+  // Those not done, failed, cancelled or declined: what a restart resumes.
+  Result<std::vector<TransferRecord>> unfinished_transfers();
+  Result<std::vector<TransferFile>> transfer_files(const TransferKey& id);
+  Result<void> forget_transfer(const TransferKey& id);
+
   void set_fault_injector(const FaultInjector* faults) { faults_ = faults; }
 
   Result<std::string> integrity_check();
 
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
  private:
   // A peer we exchange messages with: its `conversations` row, as committed.
