@@ -5,21 +5,12 @@
 
 #include <algorithm>
 
+#include "store/columns.hpp"
 #include "store/errors.hpp"
 #include "store/message_rows.hpp"
 #include "store/store.hpp"
 
 namespace peerchat::store {
-namespace {
-
-template <std::size_t N>
-std::array<std::uint8_t, N> to_array(const std::vector<std::uint8_t>& bytes) {
-  std::array<std::uint8_t, N> out{};
-  std::copy_n(bytes.begin(), std::min(bytes.size(), N), out.begin());
-  return out;
-}
-
-}  // namespace
 
 Result<void> Store::check_faults() const {
   if (faults_ != nullptr && faults_->disk_full()) {

@@ -2,17 +2,11 @@
 // pieces, a few a second per transfer), so statements are prepared per call.
 #include <algorithm>
 
+#include "store/columns.hpp"
 #include "store/store.hpp"
 
 namespace peerchat::store {
 namespace {
-
-template <std::size_t N>
-std::array<std::uint8_t, N> to_array(const std::vector<std::uint8_t>& bytes) {
-  std::array<std::uint8_t, N> out{};
-  std::copy_n(bytes.begin(), std::min(bytes.size(), N), out.begin());
-  return out;
-}
 
 constexpr char kColumns[] =
     "transfer_id, peer_id, outgoing, manifest, state, destination, placement, message, "
