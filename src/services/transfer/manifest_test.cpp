@@ -11,6 +11,7 @@
 
 #include "services/transfer/errors.hpp"
 #include "services/transfer/manifest_builder.hpp"
+#include "services/transfer/piece_reader.hpp"
 
 namespace peerchat::transfer {
 namespace {
@@ -189,6 +190,43 @@ TEST(ManifestBuilder, MissingPathsClashingNamesAndCancelAreClearErrors) {
   ASSERT_FALSE(cancelled.ok());
   EXPECT_EQ(cancelled.error().code, make_error_code(Errc::cancelled));
   EXPECT_EQ(seen, kPieceSize);
+}
+
+TEST(PieceReader, SendsOnlyWhatTheManifestSaysAndNoticesAChangedFile) {
+  TempDir dir;
+  const fs::path path = dir.path() / "video";
+  const std::string bytes = random_bytes(2 * kPieceSize + 10, 4);
+  write_file(path, bytes);
+  const std::vector<fs::path> paths{path};
+  auto built = build_manifest(paths);
+  ASSERT_TRUE(built.ok());
+  PieceReader reader(built->manifest, built->sources);
+  for (std::uint32_t piece = 0; piece < 3; ++piece) {
+    auto read = reader.read(0, piece);
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    const std::string_view expected =
+        std::string_view(bytes).substr(piece * kPieceSize, kPieceSize);
+    EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(read->data()), read->size()),
+              expected);
+  }
+  EXPECT_EQ(reader.read(0, 3).error().code, make_error_code(Errc::not_found));
+  // One byte changed in the middle piece: that piece is refused as changed, the others still go.
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(kPieceSize + 7);
+    file.put(static_cast<char>(bytes[kPieceSize + 7] ^ 1));
+  }
+  auto changed = reader.read(0, 1);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_EQ(changed.error().code, make_error_code(Errc::changed));
+  EXPECT_NE(changed.error().message.find("offer it again"), std::string::npos);
+  EXPECT_TRUE(reader.read(0, 0).ok());
+  // Shorter now, then gone.
+  fs::resize_file(path, kPieceSize + 3);
+  EXPECT_EQ(reader.read(0, 2).error().code, make_error_code(Errc::changed));
+  reader.close(0);
+  fs::remove(path);
+  EXPECT_EQ(reader.read(0, 0).error().code, make_error_code(Errc::unreadable));
 }
 
 }  // namespace
