@@ -74,6 +74,7 @@ std::vector<Figure> run_idle(const Options& options, const Baselines& baselines)
 // CLI to CLI: /msg lines into senders' stdin to message events on the receiver's stdout, one
 // sender and four senders into one receiver (cli_bench.cpp).
 std::vector<Figure> run_cli(const Options& options, const Baselines& baselines);
+std::vector<Figure> run_transfer(const Options& options, const Baselines& baselines);
 // Process start to `ready` with an existing identity.
 std::vector<Figure> run_startup(const Options& options, const Baselines& baselines);
 // Tox (c-toxcore) on loopback: friend connection time, a burst of messages (best of the runs)

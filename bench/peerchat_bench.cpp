@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     } else {
       std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
                    "                      [--idle-peers N] [--cli-messages N] [--only "
-                   "session|messages|history|startup|idle|cli|store|tox]\n"
+                   "session|messages|history|startup|idle|cli|store|transfer|tox]\n"
                    "                      [--tox] [--no-baselines] [--part NAME]\n";
       return 2;
     }
@@ -138,13 +138,12 @@ int main(int argc, char** argv) {
   std::vector<Figure> figures =
       options.baselines ? baseline_figures(baselines) : std::vector<Figure>{};
   const std::pair<const char*, std::vector<Figure> (*)(const Options&, const Baselines&)> parts[] =
-      {{"session", run_session}, {"messages", run_messages},
-       {"history", run_history}, {"store", run_store},
-       {"startup", run_startup},
+      {{"session", run_session}, {"messages", run_messages}, {"history", run_history},
+       {"store", run_store},     {"startup", run_startup},
 #ifdef PEERCHAT_HAVE_TOX
        {"tox", run_tox},
 #endif
-       {"idle", run_idle},       {"cli", run_cli}};
+       {"idle", run_idle},       {"cli", run_cli},           {"transfer", run_transfer}};
   for (const auto& [name, part] : parts) {
     if (!only.empty() && only != name) continue;
     if (std::string_view(name) == "tox" && !options.tox && only != "tox") continue;
