@@ -1,0 +1,229 @@
+// The offer half of file transfer between two real nodes over loopback: a folder offered
+// arrives as a checked manifest; a declined offer ends on both sides; a hostile sender's
+// manifests are refused as a whole with their reason, and nothing is written anywhere.
+#include "services/transfer/transfer_service.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "node/node.hpp"
+#include "node/node_test_support.hpp"
+#include "store/store.hpp"
+#include "tls/identity.hpp"
+
+namespace peerchat::transfer {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Seen final : TransferObserver {
+  struct End {
+    TransferId id;
+    bool outgoing;
+    std::string how;
+    std::string reason;
+  };
+  void offered(const tls::PeerId& /*from*/, const TransferId& id,
+               const Manifest& manifest) override {
+    offers.emplace_back(id, manifest);
+  }
+  void ended(const tls::PeerId& /*peer*/, const TransferId& id, bool outgoing, std::string_view how,
+             const std::string& reason) override {
+    ends.push_back(End{id, outgoing, std::string(how), reason});
+  }
+  std::vector<std::pair<TransferId, Manifest>> offers;
+  std::vector<End> ends;
+};
+
+// A sender that puts on the wire whatever manifest the test gives it, hash and all.
+class HostileSender final : public node::Service {
+ public:
+  std::string_view name() const override { return "hostile"; }
+  std::uint32_t capabilities() const override { return kCapabilityFiles; }
+  std::vector<std::uint8_t> frame_types() const override {
+    return {0x90, 0x91, 0x92, 0x93, 0x94, 0x95};
+  }
+  std::vector<std::string> stream_prefixes() const override { return {"manifest ", "pieces "}; }
+  void on_session_open(node::PeerEntry& /*peer*/, session::Connection& connection) override {
+    session = connection.weak_from_this();
+  }
+  void on_frame(node::PeerEntry& /*peer*/, session::Connection& /*connection*/, std::uint8_t type,
+                std::span<const std::uint8_t> payload) override {
+    if (type == static_cast<std::uint8_t>(FrameType::cancel)) {
+      if (auto cancel = decode_cancel(payload)) cancels.push_back(cancel->message);
+    }
+  }
+  void offer(std::uint8_t seed, const std::vector<std::uint8_t>& manifest, Offer offer) {
+    auto connection = session.lock();
+    ASSERT_TRUE(connection);
+    offer.id.fill(seed);
+    ASSERT_TRUE(connection->send_frame(0x90, encode(offer)).ok());
+    auto stream = connection->open_stream(manifest_stream_label(offer.id), manifest.size());
+    ASSERT_TRUE(stream.ok());
+    ASSERT_EQ(connection->write_stream(*stream, manifest), manifest.size());
+    connection->end_stream(*stream);
+  }
+  void offer_manifest(std::uint8_t seed, const Manifest& manifest) {
+    const auto bytes = encode(manifest);
+    offer(seed, bytes,
+          Offer{{},
+                manifest_hash(bytes),
+                static_cast<std::uint32_t>(bytes.size()),
+                static_cast<std::uint32_t>(manifest.file_count()),
+                manifest.total_bytes()});
+  }
+  std::weak_ptr<session::Connection> session;
+  std::vector<std::string> cancels;
+};
+
+struct FilePeer {
+  FilePeer(asio::io_context& io, const std::string& name, const fs::path& root, bool hostile)
+      : dir(root / name) {
+    fs::create_directories(dir);
+    identity.emplace(std::move(tls::Identity::load_or_create(dir).value()));
+    store = std::move(store::Store::open(dir / "peerchat.db").value());
+    node::NodeConfig config;
+    config.name = name;
+    config.port = 0;
+    node = std::make_unique<node::Node>(io, config, *identity, *store, clock, random, sink);
+    if (hostile) {
+      EXPECT_TRUE(node->add_service(evil).ok());
+    } else {
+      transfers = std::make_unique<TransferService>(io.get_executor(), random, seen);
+      EXPECT_TRUE(node->add_service(*transfers).ok());
+    }
+    EXPECT_TRUE(node->restore().ok());
+    EXPECT_TRUE(node->listen().ok());
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(node->port()); }
+
+  fs::path dir;
+  SystemClock clock;
+  SystemRandom random;
+  node::testing::RecordingSink sink;
+  Seen seen;
+  HostileSender evil;
+  std::optional<tls::Identity> identity;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<node::Node> node;
+  std::unique_ptr<TransferService> transfers;
+};
+
+class TransferServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/peerchat-transfer-service-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    root_ = pattern;
+  }
+  void TearDown() override {
+    peers_.clear();
+    fs::remove_all(root_);
+  }
+  FilePeer& add(const std::string& name, bool hostile = false) {
+    peers_.push_back(std::make_unique<FilePeer>(io_, name, root_, hostile));
+    return *peers_.back();
+  }
+  bool run_until(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.run_for(std::chrono::milliseconds(5));
+      if (io_.stopped()) io_.restart();
+    }
+    return done();
+  }
+  void connect(FilePeer& a, FilePeer& b) {
+    b.node->connect(a.address());
+    ASSERT_TRUE(run_until([&] {
+      return a.node->connected_peers().size() == 1 && b.node->connected_peers().size() == 1;
+    }));
+  }
+
+  asio::io_context io_;
+  fs::path root_;
+  std::vector<std::unique_ptr<FilePeer>> peers_;
+};
+
+TEST_F(TransferServiceTest, AnOfferedFolderArrivesAsItsCheckedManifestAndADeclineEndsBothSides) {
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  connect(alice, bob);
+  const fs::path trip = root_ / "trip";
+  fs::create_directories(trip / "empty");
+  std::ofstream(trip / "a.txt") << "hello";
+  std::vector<Outcome<TransferId>> sent;
+  alice.transfers->offer(bob.node->id(), {trip},
+                         [&](Outcome<TransferId> id) { sent.push_back(id); });
+  ASSERT_TRUE(run_until([&] { return !bob.seen.offers.empty(); }));
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].ok()) << sent[0].failure().message;
+  const auto& [id, manifest] = bob.seen.offers[0];
+  EXPECT_EQ(id, *sent[0]);
+  ASSERT_EQ(manifest.entries.size(), 3u);
+  EXPECT_EQ(manifest.entries[1].path, "trip/a.txt");
+  EXPECT_EQ(manifest.total_bytes(), 5u);
+
+  ASSERT_TRUE(bob.transfers->decline(id).ok());
+  ASSERT_TRUE(run_until([&] { return !alice.seen.ends.empty(); }));
+  EXPECT_EQ(alice.seen.ends[0].how, "declined");
+  EXPECT_TRUE(alice.seen.ends[0].outgoing);
+  EXPECT_EQ(bob.seen.ends.at(0).how, "declined");
+  EXPECT_FALSE(bob.transfers->decline(id).ok());  // answered once
+}
+
+TEST_F(TransferServiceTest, HostileManifestsAreRefusedWholeWithTheirReason) {
+  auto& bob = add("bob");
+  auto& mallory = add("mallory", /*hostile=*/true);
+  connect(bob, mallory);
+  const auto listing = [](std::vector<std::string> paths) {
+    Manifest manifest;
+    for (auto& path : paths) manifest.entries.push_back(Entry{EntryKind::file, path, 0, {}, {}});
+    return manifest;
+  };
+  const std::vector<std::vector<std::string>> bad = {
+      {"../x"}, {"/etc/x"}, {"a/../../x"}, {std::string("a\0b", 3)}, {"\x1b[31mred"}, {"A", "a"}};
+  // One at a time: offers still arriving count against the per-peer limit.
+  std::uint8_t seed = 1;
+  for (const auto& paths : bad) {
+    mallory.evil.offer_manifest(seed, listing(paths));
+    ASSERT_TRUE(run_until([&] { return mallory.evil.cancels.size() == seed; })) << paths[0];
+    ++seed;
+  }
+  // A manifest that does not match the hash it was offered under.
+  const auto good = encode(listing({"fine"}));
+  Sha256 wrong{};
+  mallory.evil.offer(seed, good, Offer{{}, wrong, static_cast<std::uint32_t>(good.size()), 1, 0});
+  ASSERT_TRUE(run_until([&] { return mallory.evil.cancels.size() == bad.size() + 1; }));
+  for (const auto& reason : mallory.evil.cancels)
+    EXPECT_EQ(reason.rfind("refused: ", 0), 0u) << reason;
+  EXPECT_NE(mallory.evil.cancels[0].find(".."), std::string::npos);
+  EXPECT_NE(mallory.evil.cancels.back().find("hash"), std::string::npos);
+  EXPECT_TRUE(bob.seen.offers.empty());
+  EXPECT_EQ(bob.seen.ends.size(), bad.size() + 1);
+  // Nothing was written, anywhere under the test's root but the peers' own data.
+  for (const auto& entry : fs::recursive_directory_iterator(root_)) {
+    const auto relative = fs::relative(entry.path(), root_).string();
+    EXPECT_TRUE(relative.rfind("bob", 0) == 0 || relative.rfind("mallory", 0) == 0) << relative;
+  }
+  // The session goes on: a chat still arrives.
+  mallory.node->send_message("bob", "still here");
+  ASSERT_TRUE(run_until([&] { return !bob.sink.all<node::event::Message>().empty(); }));
+}
+
+TEST_F(TransferServiceTest, OffersBeyondTheLimitPerPeerAreRefused) {
+  auto& bob = add("bob");
+  auto& mallory = add("mallory", /*hostile=*/true);
+  connect(bob, mallory);
+  Manifest one;
+  one.entries.push_back(Entry{EntryKind::file, "f", 0, {}, {}});
+  for (std::uint8_t seed = 1; seed <= 6; ++seed) mallory.evil.offer_manifest(seed, one);
+  ASSERT_TRUE(
+      run_until([&] { return bob.seen.offers.size() == 4 && mallory.evil.cancels.size() == 2; }));
+  EXPECT_NE(mallory.evil.cancels[0].find("waiting"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace peerchat::transfer
