@@ -14,20 +14,11 @@
 #include <set>
 
 #include "services/transfer/errors.hpp"
+#include "services/transfer/unique_fd.hpp"
 #include "wire/utf8.hpp"
 
 namespace peerchat::transfer {
 namespace {
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int value) : fd(value) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
 
 struct DigestDeleter {
   void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
@@ -166,10 +157,10 @@ Result<void> hash_file(Entry& entry, const std::filesystem::path& source, std::u
     return make_error(Errc::unreadable,
                       fmt::format("{}: {} ({})", source.string(), what, std::strerror(errno)));
   };
-  const Fd file(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file.fd < 0) return unreadable("cannot open it");
+  const UniqueFd file(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file) return unreadable("cannot open it");
   struct stat before {};
-  if (::fstat(file.fd, &before) != 0) return unreadable("cannot look at it");
+  if (::fstat(file.get(), &before) != 0) return unreadable("cannot look at it");
   const std::unique_ptr<EVP_MD_CTX, DigestDeleter> whole(EVP_MD_CTX_new());
   if (!whole || EVP_DigestInit_ex(whole.get(), EVP_sha256(), nullptr) != 1) {
     return make_error(Errc::unreadable, "cannot start a SHA-256 digest (OpenSSL)");
@@ -183,7 +174,7 @@ Result<void> hash_file(Entry& entry, const std::filesystem::path& source, std::u
     const std::uint64_t offset = i * piece_size;
     const auto size =
         static_cast<std::uint32_t>(std::min<std::uint64_t>(piece_size, entry.size - offset));
-    if (!hash_piece(file.fd, offset, size, buffer, entry.pieces[static_cast<std::size_t>(i)])) {
+    if (!hash_piece(file.get(), offset, size, buffer, entry.pieces[static_cast<std::size_t>(i)])) {
       if (errno == 0) {
         return make_error(Errc::changed, fmt::format("{}: it got shorter while it was being read",
                                                      source.string()));
@@ -196,7 +187,7 @@ Result<void> hash_file(Entry& entry, const std::filesystem::path& source, std::u
   }
   EVP_DigestFinal_ex(whole.get(), entry.sha256.data(), nullptr);
   struct stat after {};
-  if (::fstat(file.fd, &after) != 0) return unreadable("cannot look at it");
+  if (::fstat(file.get(), &after) != 0) return unreadable("cannot look at it");
   if (static_cast<std::uint64_t>(after.st_size) != entry.size ||
       after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
       after.st_mtim.tv_nsec != before.st_mtim.tv_nsec) {

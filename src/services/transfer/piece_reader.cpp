@@ -16,10 +16,6 @@ namespace peerchat::transfer {
 PieceReader::PieceReader(const Manifest& manifest, std::vector<std::filesystem::path> sources)
     : manifest_(manifest), sources_(std::move(sources)), buffer_(manifest.piece_size) {}
 
-PieceReader::~PieceReader() {
-  for (const auto& [entry, fd] : open_) ::close(fd);
-}
-
 Result<std::span<const std::uint8_t>> PieceReader::read(std::uint32_t entry, std::uint32_t piece) {
   if (entry >= manifest_.entries.size() || entry >= sources_.size() ||
       manifest_.entries[entry].kind != EntryKind::file ||
@@ -31,18 +27,18 @@ Result<std::span<const std::uint8_t>> PieceReader::read(std::uint32_t entry, std
   const std::filesystem::path& source = sources_[entry];
   auto it = open_.find(entry);
   if (it == open_.end()) {
-    const int fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    UniqueFd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
       return make_error(Errc::unreadable, fmt::format("{}: cannot open it any more ({})",
                                                       source.string(), std::strerror(errno)));
     }
-    it = open_.emplace(entry, fd).first;
+    it = open_.emplace(entry, std::move(fd)).first;
   }
   const std::uint64_t offset = std::uint64_t{piece} * manifest_.piece_size;
   const auto size =
       static_cast<std::uint32_t>(std::min<std::uint64_t>(manifest_.piece_size, file.size - offset));
   Sha256 hash{};
-  if (!hash_piece(it->second, offset, size, buffer_, hash)) {
+  if (!hash_piece(it->second.get(), offset, size, buffer_, hash)) {
     if (errno == 0) {
       return make_error(Errc::changed, fmt::format("{}: it got shorter since it was offered; "
                                                    "offer it again",
@@ -60,10 +56,7 @@ Result<std::span<const std::uint8_t>> PieceReader::read(std::uint32_t entry, std
 }
 
 void PieceReader::close(std::uint32_t entry) {
-  if (auto it = open_.find(entry); it != open_.end()) {
-    ::close(it->second);
-    open_.erase(it);
-  }
+  open_.erase(entry);
 }
 
 }  // namespace peerchat::transfer

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "services/transfer/manifest.hpp"
+#include "services/transfer/unique_fd.hpp"
 #include "util/result.hpp"
 
 namespace peerchat::transfer {
@@ -19,7 +20,6 @@ class PieceReader {
  public:
   // `sources[i]` is where manifest entry i is read from (BuiltManifest::sources).
   PieceReader(const Manifest& manifest, std::vector<std::filesystem::path> sources);
-  ~PieceReader();
   PieceReader(const PieceReader&) = delete;
   PieceReader& operator=(const PieceReader&) = delete;
 
@@ -31,7 +31,7 @@ class PieceReader {
  private:
   const Manifest& manifest_;
   std::vector<std::filesystem::path> sources_;
-  std::map<std::uint32_t, int> open_;
+  std::map<std::uint32_t, UniqueFd> open_;
   std::vector<std::uint8_t> buffer_;
 };
 

@@ -25,16 +25,11 @@ Error io_error(int error, std::string_view what, const std::string& path) {
 PieceWriter::PieceWriter(const Manifest& manifest, PieceMap& held, OpenPart open_part)
     : manifest_(manifest), held_(held), open_part_(std::move(open_part)) {}
 
-PieceWriter::~PieceWriter() {
-  for (const auto& [entry, fd] : open_) ::close(fd);
-}
-
 Result<int> PieceWriter::descriptor(std::uint32_t entry) {
-  if (auto it = open_.find(entry); it != open_.end()) return it->second;
+  if (auto it = open_.find(entry); it != open_.end()) return it->second.get();
   auto opened = open_part_(entry);
   if (!opened) return opened.error();
-  open_.emplace(entry, *opened);
-  return *opened;
+  return open_.emplace(entry, std::move(*opened)).first->second.get();
 }
 
 Result<PieceVerdict> PieceWriter::write(std::uint32_t entry, std::uint32_t piece,
@@ -69,8 +64,7 @@ Result<std::vector<PieceRef>> PieceWriter::sync() {
   std::set<std::uint32_t> files;
   for (const auto& ref : unsynced_) files.insert(ref.entry);
   for (const auto entry : files) {
-    const int fd = open_.at(entry);
-    if (::fdatasync(fd) != 0) {
+    if (::fdatasync(open_.at(entry).get()) != 0) {
       // What fdatasync reported cannot be retried safely (the kernel may have dropped the
       // pages): the pieces of this file since the last sync are not held, and are asked again.
       const int error = errno;
@@ -85,10 +79,7 @@ Result<std::vector<PieceRef>> PieceWriter::sync() {
 }
 
 void PieceWriter::close(std::uint32_t entry) {
-  if (auto it = open_.find(entry); it != open_.end()) {
-    ::close(it->second);
-    open_.erase(it);
-  }
+  open_.erase(entry);
 }
 
 }  // namespace peerchat::transfer

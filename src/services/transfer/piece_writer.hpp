@@ -13,6 +13,7 @@
 
 #include "services/transfer/manifest.hpp"
 #include "services/transfer/piece_map.hpp"
+#include "services/transfer/unique_fd.hpp"
 #include "util/result.hpp"
 
 namespace peerchat::transfer {
@@ -30,12 +31,11 @@ enum class PieceVerdict : std::uint8_t {
 
 class PieceWriter {
  public:
-  // Opens (creating if needed, never truncating) entry's .part file for writing; the writer
-  // owns the descriptor from then on and closes it.
-  using OpenPart = std::function<Result<int>(std::uint32_t entry)>;
+  // Opens (creating if needed, never truncating) entry's .part file for writing
+  // (Destination::open_part).
+  using OpenPart = std::function<Result<UniqueFd>(std::uint32_t entry)>;
 
   PieceWriter(const Manifest& manifest, PieceMap& held, OpenPart open_part);
-  ~PieceWriter();
   PieceWriter(const PieceWriter&) = delete;
   PieceWriter& operator=(const PieceWriter&) = delete;
 
@@ -58,8 +58,8 @@ class PieceWriter {
   const Manifest& manifest_;
   PieceMap& held_;
   OpenPart open_part_;
-  std::map<std::uint32_t, int> open_;  // entry -> fd
-  std::vector<PieceRef> unsynced_;     // written, not yet on disk for sure
+  std::map<std::uint32_t, UniqueFd> open_;
+  std::vector<PieceRef> unsynced_;  // written, not yet on disk for sure
 };
 
 }  // namespace peerchat::transfer

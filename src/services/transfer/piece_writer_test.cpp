@@ -59,10 +59,10 @@ class PieceWriterTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   PieceWriter::OpenPart opener() {
-    return [this](std::uint32_t entry) -> Result<int> {
+    return [this](std::uint32_t entry) -> Result<UniqueFd> {
       const fs::path path = dir_ / ("part" + std::to_string(entry));
-      const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-      if (fd < 0) return make_error(std::error_code(errno, std::generic_category()), "open");
+      UniqueFd fd(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+      if (!fd) return make_error(std::error_code(errno, std::generic_category()), "open");
       return fd;
     };
   }
@@ -141,8 +141,8 @@ TEST_F(PieceWriterTest, WithoutASyncNothingIsHeldSoACrashLosesNoClaim) {
 TEST_F(PieceWriterTest, ADiskFullIsAnErrorThatSaysSoAndHoldsNothing) {
   const Sample s = sample({kPiece});
   PieceMap held(s.manifest);
-  PieceWriter writer(s.manifest, held, [](std::uint32_t) -> Result<int> {
-    return ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  PieceWriter writer(s.manifest, held, [](std::uint32_t) -> Result<UniqueFd> {
+    return UniqueFd(::open("/dev/full", O_WRONLY | O_CLOEXEC));
   });
   auto verdict = writer.write(1, 0, piece_of(s, 1, 0));
   ASSERT_FALSE(verdict.ok());

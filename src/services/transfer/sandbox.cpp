@@ -91,18 +91,6 @@ int rename_no_replace(int folder, const std::string& from, const std::string& to
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 std::string Placement::serialise() const {
   std::string text;
   for (const Name& name : names) text += name.offered + '\t' + name.local + '\n';

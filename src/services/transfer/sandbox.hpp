@@ -13,27 +13,10 @@
 
 #include "services/transfer/manifest.hpp"
 #include "services/transfer/paths.hpp"
+#include "services/transfer/unique_fd.hpp"
 #include "util/result.hpp"
 
 namespace peerchat::transfer {
-
-// Owns one file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd();
-
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 // Which local name each top-level name of an offer was given. The caller persists it with the
 // transfer, so a resume after a restart writes to the same names instead of picking new ones.
