@@ -78,6 +78,11 @@ struct Human {
     return fmt::format("* {} (request {}): ok", sanitize_for_terminal(e.command),
                        sanitize_for_terminal(e.request_id));
   }
+  // Placeholder until the REPL's transfer rendering (offer, progress bar, summary) lands.
+  std::string operator()(const node::event::Transfer& e) const {
+    return fmt::format("* {} {} ({})", node::event_name(node::Event{e}),
+                       transfer::to_hex(e.view.id).substr(0, 8), sanitize_for_terminal(e.name));
+  }
   std::string operator()(const node::event::Problem& e) const {
     return fmt::format("! {}: {}", e.warning ? "warning" : "error",
                        sanitize_for_terminal(e.message));

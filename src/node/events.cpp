@@ -103,6 +103,63 @@ struct ToJson {
     }
     return j;
   }
+  json operator()(const event::Transfer& e) const {
+    using Kind = event::Transfer::Kind;
+    const auto& v = e.view;
+    json j = {{"event", event_name(Event{e})},
+              {"transfer", transfer::to_hex(v.id)},
+              {"peer", v.peer.to_string()},
+              {"name", e.name},
+              {"direction", v.direction == transfer::Direction::in ? "in" : "out"}};
+    const auto files = [&] {
+      json list = json::array();
+      for (const auto& file : e.files) {
+        json item = {{"path", file.path}, {"size", file.size}};
+        if (e.kind == Kind::done) item["sha256"] = transfer::to_hex(file.sha256);
+        list.push_back(std::move(item));
+      }
+      return list;
+    };
+    switch (e.kind) {
+      case Kind::offered:
+        j["title"] = v.title;
+        j["files"] = files();
+        j["total_bytes"] = v.total_bytes;
+        if (v.direction == transfer::Direction::in) j["free_bytes"] = e.free_bytes;
+        break;
+      case Kind::accepted:
+        if (!v.destination.empty()) j["destination"] = v.destination;
+        j["bytes"] = v.bytes;
+        j["total_bytes"] = v.total_bytes;
+        break;
+      case Kind::progress:
+        j["bytes"] = v.bytes;
+        j["total_bytes"] = v.total_bytes;
+        j["bytes_per_second"] = e.bytes_per_second;
+        break;
+      case Kind::paused:
+      case Kind::failed:
+        j["code"] = name(v.code);
+        j["message"] = v.message;
+        break;
+      case Kind::resumed:
+        break;
+      case Kind::done:
+        j["files"] = files();
+        j["total_bytes"] = v.total_bytes;
+        if (!v.destination.empty()) j["destination"] = v.destination;
+        j["wire_bytes"] = v.wire_bytes;
+        j["bad_pieces"] = v.bad_pieces;
+        break;
+      case Kind::cancelled:
+        j["by"] = e.by_peer ? "peer" : "local";
+        if (!v.message.empty()) j["message"] = v.message;
+        break;
+      case Kind::declined:
+        break;
+    }
+    return j;
+  }
 };
 
 // True if any of the 8 bytes in `word` must be escaped: below 0x20, '"' or '\\'. The usual
@@ -295,6 +352,29 @@ std::string_view event_name(const Event& event) {
       return e.warning ? "warning" : "error";
     }
     std::string_view operator()(const event::Result&) const { return "result"; }
+    std::string_view operator()(const event::Transfer& e) const {
+      switch (e.kind) {
+        case event::Transfer::Kind::offered:
+          return "transfer_offered";
+        case event::Transfer::Kind::accepted:
+          return "transfer_accepted";
+        case event::Transfer::Kind::progress:
+          return "transfer_progress";
+        case event::Transfer::Kind::paused:
+          return "transfer_paused";
+        case event::Transfer::Kind::resumed:
+          return "transfer_resumed";
+        case event::Transfer::Kind::done:
+          return "transfer_done";
+        case event::Transfer::Kind::failed:
+          return "transfer_failed";
+        case event::Transfer::Kind::cancelled:
+          return "transfer_cancelled";
+        case event::Transfer::Kind::declined:
+          return "transfer_declined";
+      }
+      return "transfer_failed";
+    }
   };
   return std::visit(Name{}, event);
 }

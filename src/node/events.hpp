@@ -12,6 +12,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "services/transfer/view.hpp"
 #include "tls/peer_id.hpp"
 #include "util/codes.hpp"
 #include "wire/messages.hpp"
@@ -90,6 +91,29 @@ struct Problem {
   std::string address;
 };
 
+// A file transfer's event: transfer_offered, transfer_accepted, ... (the kind names it). Each
+// carries the transfer as /transfers shows it; the other fields belong to some kinds only.
+struct Transfer {
+  enum class Kind : std::uint8_t {
+    offered,
+    accepted,
+    progress,
+    paused,
+    resumed,
+    done,
+    failed,
+    cancelled,
+    declined
+  };
+  Kind kind = Kind::offered;
+  transfer::TransferView view;
+  std::string name;                       // the peer's display name
+  std::vector<transfer::FileView> files;  // offered, done
+  std::uint64_t free_bytes = 0;           // offered, in: free space in the download dir
+  std::uint64_t bytes_per_second = 0;     // progress
+  bool by_peer = false;                   // cancelled
+};
+
 // The one answer to a JSON command, under the caller's request ID.
 struct Result {
   std::string request_id;
@@ -105,7 +129,7 @@ struct Result {
 
 using Event = std::variant<event::Ready, event::Connected, event::Queued, event::Sent,
                            event::Message, event::Delivered, event::Disconnected, event::Peers,
-                           event::History, event::Problem, event::Result>;
+                           event::History, event::Problem, event::Result, event::Transfer>;
 
 // One JSON object per event, with an "event" field naming it (the --json contract).
 nlohmann::ordered_json to_json(const Event& event);

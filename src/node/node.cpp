@@ -14,6 +14,7 @@
 #include "node/store_access.hpp"
 #include "node/trust.hpp"
 #include "services/messaging/messaging_service.hpp"
+#include "services/transfer/transfer_service.hpp"
 #include "store/store_worker.hpp"
 #include "tls/identity.hpp"
 
@@ -56,7 +57,7 @@ std::string_view command_name(const Command& command) {
 
 // Everything the node is made of. The router is the manager's SessionListener: it hands each
 // authenticated session's callbacks to the services.
-struct Node::Parts final : SessionListener {
+struct Node::Parts final : SessionListener, transfer::TransferObserver {
   Parts(asio::io_context& context, NodeConfig node_config, const tls::Identity& own,
         store::Store& store, const Clock& time, Random& random, EventSink& sink,
         net::Transport* given)
@@ -77,7 +78,70 @@ struct Node::Parts final : SessionListener {
                   services::MessagingConfig{config.max_queue_per_peer, config.failpoints}, registry,
                   store_access, time, random, sink),
         manager(context.get_executor(), transport, own, limits_of(config), protocol_of(config),
-                registry, trust, store_access, time, random, sink, *this) {}
+                registry, trust, store_access, time, random, sink, *this) {
+    if (config.files) {
+      transfers = std::make_unique<transfer::TransferService>(context.get_executor(), random, time,
+                                                              store_access, *this, config.transfer);
+    }
+  }
+
+  // TransferObserver: each report becomes a transfer_* event.
+  void emit_transfer(event::Transfer::Kind kind, const transfer::TransferView& view,
+                     std::vector<transfer::FileView> files = {}) {
+    event::Transfer e{kind, view, registry.display_name(view.peer), std::move(files), 0, 0, false};
+    events.emit(e);
+  }
+  void transfer_offered(const transfer::TransferView& view,
+                        const std::vector<transfer::FileView>& files,
+                        std::uint64_t free_bytes) override {
+    event::Transfer e{event::Transfer::Kind::offered,
+                      view,
+                      registry.display_name(view.peer),
+                      files,
+                      free_bytes,
+                      0,
+                      false};
+    events.emit(e);
+  }
+  void transfer_accepted(const transfer::TransferView& view) override {
+    emit_transfer(event::Transfer::Kind::accepted, view);
+  }
+  void transfer_progress(const transfer::TransferView& view,
+                         std::uint64_t bytes_per_second) override {
+    event::Transfer e{event::Transfer::Kind::progress,
+                      view,
+                      registry.display_name(view.peer),
+                      {},
+                      0,
+                      bytes_per_second};
+    events.emit(e);
+  }
+  void transfer_paused(const transfer::TransferView& view) override {
+    emit_transfer(event::Transfer::Kind::paused, view);
+  }
+  void transfer_resumed(const transfer::TransferView& view) override {
+    emit_transfer(event::Transfer::Kind::resumed, view);
+  }
+  void transfer_done(const transfer::TransferView& view,
+                     const std::vector<transfer::FileView>& files) override {
+    emit_transfer(event::Transfer::Kind::done, view, files);
+  }
+  void transfer_failed(const transfer::TransferView& view) override {
+    emit_transfer(event::Transfer::Kind::failed, view);
+  }
+  void transfer_cancelled(const transfer::TransferView& view, bool by_peer) override {
+    event::Transfer e{event::Transfer::Kind::cancelled,
+                      view,
+                      registry.display_name(view.peer),
+                      {},
+                      0,
+                      0,
+                      by_peer};
+    events.emit(e);
+  }
+  void transfer_declined(const transfer::TransferView& view) override {
+    emit_transfer(event::Transfer::Kind::declined, view);
+  }
 
   static session::ProtocolConfig protocol_of(const NodeConfig& config) {
     session::ProtocolConfig protocol = config.protocol;
@@ -194,6 +258,8 @@ struct Node::Parts final : SessionListener {
   Trust trust;
   services::MessagingService messaging;
   ConnectionManager manager;
+  // Last but the maps below: its workers finish before the store worker and registry go.
+  std::unique_ptr<transfer::TransferService> transfers;
   std::vector<Service*> services;
   std::array<Service*, 256> frame_owner{};
   std::uint32_t claimed_capabilities = 0;
@@ -208,6 +274,7 @@ Node::Node(asio::io_context& io, NodeConfig config, const tls::Identity& identit
     : parts_(std::make_unique<Parts>(io, std::move(config), identity, store, clock, random, events,
                                      nullptr)) {
   (void)add_service(parts_->messaging);
+  if (parts_->transfers) (void)add_service(*parts_->transfers);
 }
 
 Node::Node(asio::io_context& io, NodeConfig config, const tls::Identity& identity,
@@ -216,6 +283,7 @@ Node::Node(asio::io_context& io, NodeConfig config, const tls::Identity& identit
     : parts_(std::make_unique<Parts>(io, std::move(config), identity, store, clock, random, events,
                                      &transport)) {
   (void)add_service(parts_->messaging);
+  if (parts_->transfers) (void)add_service(*parts_->transfers);
 }
 
 Node::~Node() = default;
@@ -431,6 +499,10 @@ void Node::report_error(Code code, std::string message) {
 
 void Node::shutdown(wire::ByeReason reason, std::string message, std::function<void()> done) {
   parts_->manager.shutdown(reason, std::move(message), std::move(done));
+}
+
+transfer::TransferService* Node::transfers() {
+  return parts_->transfers.get();
 }
 
 const tls::PeerId& Node::id() const {

@@ -17,6 +17,7 @@
 
 #include "node/commands.hpp"
 #include "node/events.hpp"
+#include "services/transfer/view.hpp"
 #include "session/protocol.hpp"
 #include "util/clock.hpp"
 #include "util/failpoints.hpp"
@@ -36,6 +37,9 @@ class Store;
 }
 namespace peerchat::net {
 class Transport;
+}
+namespace peerchat::transfer {
+class TransferService;
 }
 
 namespace peerchat::node {
@@ -58,6 +62,10 @@ struct NodeConfig {
   // deterministic single-threaded tests of many nodes in one process.
   bool store_thread = true;
   Failpoints* failpoints = nullptr;  // durability tests only
+  // The file transfer service (services/transfer); off only in tests that put a scripted
+  // sender in its place.
+  bool files = true;
+  transfer::TransferConfig transfer;
 };
 
 class Node final {
@@ -116,6 +124,9 @@ class Node final {
   // Says BYE to everyone, stops listening, and calls `done` once every connection has ended
   // (or after a short grace period).
   void shutdown(wire::ByeReason reason, std::string message, std::function<void()> done);
+
+  // The file transfer service, or null when NodeConfig::files is off.
+  transfer::TransferService* transfers();
 
   const tls::PeerId& id() const;
   std::uint16_t port() const;

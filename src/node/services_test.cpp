@@ -130,6 +130,7 @@ struct ServicePeer {
     NodeConfig config;
     config.name = name;
     config.port = 0;
+    config.files = false;  // the test services use bits and types file transfer has
     node = std::make_unique<Node>(io, config, *identity, *store, clock, random, sink);
     if (with_typing) {
       EXPECT_TRUE(node->add_service(typing).ok());

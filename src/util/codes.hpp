@@ -27,6 +27,16 @@ enum class Code : std::uint8_t {
   invalid_text,
   queue_full,
   store_failed,
+  // File transfer (commands, and the `code` of transfer_failed and transfer_paused).
+  unknown_transfer,
+  ambiguous_transfer,
+  transfer_refused,
+  disk_full,
+  write_failed,
+  file_unreadable,
+  file_changed,
+  bad_pieces,
+  transfer_failed,
   // Dialing and the handshake.
   bad_address,
   resolve_failed,

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 
+#include "node/store_access.hpp"
 #include "services/transfer/errors.hpp"
 #include "services/transfer/manifest_builder.hpp"
 #include "services/transfer/paths.hpp"
@@ -24,12 +25,15 @@ std::string short_id(const TransferId& id) {
 
 }  // namespace
 
-TransferService::TransferService(asio::any_io_executor executor, Random& random,
-                                 TransferObserver& observer, TransferLimits limits)
+TransferService::TransferService(asio::any_io_executor executor, Random& random, const Clock& clock,
+                                 node::StoreAccess& store, TransferObserver& observer,
+                                 TransferConfig config)
     : executor_(executor),
       random_(random),
+      clock_(clock),
+      store_(store),
       observer_(observer),
-      limits_(limits),
+      config_(std::move(config)),
       disk_(2, [executor](std::function<void()> done) { asio::post(executor, std::move(done)); }) {}
 
 TransferService::~TransferService() {
@@ -113,7 +117,7 @@ Outcome<bool> TransferService::decline(const TransferId& id) {
     (void)connection->send_frame(static_cast<std::uint8_t>(FrameType::answer),
                                  encode(Answer{id, false}));
   }
-  observer_.ended(it->second.peer, id, false, "declined", "declined here");
+  observer_.transfer_declined(view_of(it->second.peer, id, Direction::in, State::declined));
   incoming_.erase(it);
   return true;
 }
@@ -156,7 +160,7 @@ void TransferService::on_offer(node::PeerEntry& peer, session::Connection& conne
   const auto pending = std::count_if(incoming_.begin(), incoming_.end(), [&](const auto& entry) {
     return entry.second.peer == peer.id;
   });
-  if (static_cast<std::size_t>(pending) >= limits_.max_offers_per_peer) {
+  if (static_cast<std::size_t>(pending) >= config_.max_offers_per_peer) {
     refuse(connection, offer.id,
            fmt::format("{} offers are already waiting for an answer", pending));
     return;
@@ -168,7 +172,7 @@ void TransferService::on_answer(node::PeerEntry& peer, const Answer& answer) {
   auto it = outgoing_.find(answer.id);
   if (it == outgoing_.end() || it->second.peer != peer.id) return;
   if (!answer.accepted) {
-    observer_.ended(peer.id, answer.id, true, "declined", "declined by the peer");
+    observer_.transfer_declined(view_of(peer.id, answer.id, Direction::out, State::declined));
     outgoing_.erase(it);
   }
   // Accepted: pieces are the next part.
@@ -176,12 +180,14 @@ void TransferService::on_answer(node::PeerEntry& peer, const Answer& answer) {
 
 void TransferService::on_cancel(node::PeerEntry& peer, const Cancel& cancel) {
   if (auto it = outgoing_.find(cancel.id); it != outgoing_.end() && it->second.peer == peer.id) {
-    observer_.ended(peer.id, cancel.id, true, "cancelled", cancel.message);
+    observer_.transfer_cancelled(view_of(peer.id, cancel.id, Direction::out, State::cancelled),
+                                 true);
     outgoing_.erase(it);
   } else if (auto in = incoming_.find(cancel.id);
              in != incoming_.end() && in->second.peer == peer.id) {
     if (in->second.complete)
-      observer_.ended(peer.id, cancel.id, false, "cancelled", cancel.message);
+      observer_.transfer_cancelled(view_of(peer.id, cancel.id, Direction::in, State::cancelled),
+                                   true);
     incoming_.erase(in);
   }
 }
@@ -251,7 +257,12 @@ void TransferService::check_offer(session::Connection& connection, const Transfe
   Incoming& incoming = incoming_.at(id);
   auto fail = [&](const std::string& reason) {
     refuse(connection, id, reason);
-    observer_.ended(incoming.peer, id, false, "refused", reason);
+    {
+      TransferView view = view_of(incoming.peer, id, Direction::in, State::failed);
+      view.code = Code::transfer_refused;
+      view.message = reason;
+      observer_.transfer_failed(view);
+    }
     incoming_.erase(id);
   };
   if (incoming.manifest.size() != incoming.offer.manifest_bytes ||
@@ -274,7 +285,47 @@ void TransferService::check_offer(session::Connection& connection, const Transfe
     return;
   }
   incoming.complete = true;
-  observer_.offered(incoming.peer, id, *manifest);
+  std::vector<FileView> files;
+  for (const auto& entry : manifest->entries) {
+    if (entry.kind == EntryKind::file)
+      files.push_back(FileView{entry.path, entry.size, entry.sha256});
+  }
+  TransferView view = view_of(incoming.peer, id, Direction::in, State::offered);
+  view.files = files.size();
+  view.total_bytes = manifest->total_bytes();
+  observer_.transfer_offered(view, files, 0);
+}
+
+// Stubs of the accept half, filled in next.
+TransferView TransferService::view_of(const tls::PeerId& peer, const TransferId& id,
+                                      Direction direction, State state) const {
+  TransferView view;
+  view.id = id;
+  view.peer = peer;
+  view.direction = direction;
+  view.state = state;
+  return view;
+}
+
+void TransferService::accept(const TransferId& /*id*/, std::filesystem::path /*dir*/,
+                             std::function<void(Outcome<TransferView>)> done) {
+  done(Failure{Code::unknown_transfer, "accepting is not built yet"});
+}
+
+Outcome<bool> TransferService::cancel(const TransferId& /*id*/) {
+  return Failure{Code::unknown_transfer, "cancelling is not built yet"};
+}
+
+Outcome<TransferId> TransferService::find(std::string_view /*query*/) const {
+  return Failure{Code::unknown_transfer, "finding is not built yet"};
+}
+
+std::vector<TransferView> TransferService::list() const {
+  return {};
+}
+
+Result<void> TransferService::restore() {
+  return {};
 }
 
 std::shared_ptr<session::Connection> TransferService::session_with(const tls::PeerId& peer) const {

@@ -19,41 +19,46 @@
 #include "node/service.hpp"
 #include "services/transfer/frames.hpp"
 #include "services/transfer/manifest.hpp"
+#include "services/transfer/view.hpp"
+#include "util/clock.hpp"
 #include "util/outcome.hpp"
 #include "util/random.hpp"
 #include "util/worker_pool.hpp"
 
+namespace peerchat::node {
+class StoreAccess;
+}
+
 namespace peerchat::transfer {
-
-struct TransferLimits {
-  std::size_t max_offers_per_peer = 4;  // pending, not yet answered: each holds its manifest
-};
-
-// What the service reports; the node turns these into events (next part).
-class TransferObserver {
- public:
-  virtual ~TransferObserver() = default;
-  // An offer arrived whole and passed every check.
-  virtual void offered(const tls::PeerId& from, const TransferId& id, const Manifest& manifest) = 0;
-  // An offer, ours or the peer's, is over: declined, cancelled, or refused (`reason` says why).
-  virtual void ended(const tls::PeerId& peer, const TransferId& id, bool outgoing,
-                     std::string_view how, const std::string& reason) = 0;
-};
 
 class TransferService final : public node::Service {
  public:
-  TransferService(asio::any_io_executor executor, Random& random, TransferObserver& observer,
-                  TransferLimits limits = {});
+  TransferService(asio::any_io_executor executor, Random& random, const Clock& clock,
+                  node::StoreAccess& store, TransferObserver& observer, TransferConfig config);
   ~TransferService() override;
 
   // Prepares the manifest of `paths` on a worker and offers it to `to` (connected now);
   // `done` gets the transfer's ID once the offer is sent, or why it could not be.
   void offer(const tls::PeerId& to, std::vector<std::filesystem::path> paths,
              std::function<void(Outcome<TransferId>)> done);
+  // Accepts an offer into `dir` (empty: the download dir): checks the free space, places and
+  // creates what needs creating on a worker, stores the transfer, then answers the sender and
+  // starts asking for pieces. disk_full, write_failed, unknown_transfer.
+  void accept(const TransferId& id, std::filesystem::path dir,
+              std::function<void(Outcome<TransferView>)> done);
   // The receiver says no; the sender hears it.
   Outcome<bool> decline(const TransferId& id);
+  // Either side, any time before it is done: the other side hears it, .part files go.
+  Outcome<bool> cancel(const TransferId& id);
+  // A transfer by its ID or a unique prefix of at least 4 hex digits of it:
+  // unknown_transfer, ambiguous_transfer.
+  Outcome<TransferId> find(std::string_view query) const;
+  // Current transfers and the most recent finished ones, oldest first.
+  std::vector<TransferView> list() const;
+  const TransferConfig& config() const { return config_; }
 
   // Service
+  Result<void> restore() override;
   std::string_view name() const override { return "transfer"; }
   std::uint32_t capabilities() const override { return kCapabilityFiles; }
   std::vector<std::uint8_t> frame_types() const override;
@@ -89,6 +94,8 @@ class TransferService final : public node::Service {
     bool complete = false;  // checked and reported
   };
 
+  TransferView view_of(const tls::PeerId& peer, const TransferId& id, Direction direction,
+                       State state) const;
   // The peer's primary session, if it has one now.
   std::shared_ptr<session::Connection> session_with(const tls::PeerId& peer) const;
   void send_manifest(session::Connection& connection, Outgoing& outgoing);
@@ -101,8 +108,10 @@ class TransferService final : public node::Service {
 
   asio::any_io_executor executor_;
   Random& random_;
+  const Clock& clock_;
+  node::StoreAccess& store_;
   TransferObserver& observer_;
-  TransferLimits limits_;
+  TransferConfig config_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::map<TransferId, Outgoing> outgoing_;
   std::map<TransferId, Incoming> incoming_;

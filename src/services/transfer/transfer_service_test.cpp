@@ -19,24 +19,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Seen final : TransferObserver {
-  struct End {
-    TransferId id;
-    bool outgoing;
-    std::string how;
-    std::string reason;
-  };
-  void offered(const tls::PeerId& /*from*/, const TransferId& id,
-               const Manifest& manifest) override {
-    offers.emplace_back(id, manifest);
+using Kind = node::event::Transfer::Kind;
+
+// The transfer events a node emitted, of one kind.
+std::vector<node::event::Transfer> seen(const node::testing::RecordingSink& sink, Kind kind) {
+  std::vector<node::event::Transfer> found;
+  for (const auto& e : sink.all<node::event::Transfer>()) {
+    if (e.kind == kind) found.push_back(e);
   }
-  void ended(const tls::PeerId& /*peer*/, const TransferId& id, bool outgoing, std::string_view how,
-             const std::string& reason) override {
-    ends.push_back(End{id, outgoing, std::string(how), reason});
-  }
-  std::vector<std::pair<TransferId, Manifest>> offers;
-  std::vector<End> ends;
-};
+  return found;
+}
 
 // A sender that puts on the wire whatever manifest the test gives it, hash and all.
 class HostileSender final : public node::Service {
@@ -88,13 +80,13 @@ struct FilePeer {
     node::NodeConfig config;
     config.name = name;
     config.port = 0;
+    config.files = !hostile;
+    config.transfer.download_dir = dir / "downloads";
     node = std::make_unique<node::Node>(io, config, *identity, *store, clock, random, sink);
     if (hostile) {
       EXPECT_TRUE(node->add_service(evil).ok());
-    } else {
-      transfers = std::make_unique<TransferService>(io.get_executor(), random, seen);
-      EXPECT_TRUE(node->add_service(*transfers).ok());
     }
+    transfers = node->transfers();
     EXPECT_TRUE(node->restore().ok());
     EXPECT_TRUE(node->listen().ok());
   }
@@ -104,12 +96,11 @@ struct FilePeer {
   SystemClock clock;
   SystemRandom random;
   node::testing::RecordingSink sink;
-  Seen seen;
   HostileSender evil;
   std::optional<tls::Identity> identity;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<node::Node> node;
-  std::unique_ptr<TransferService> transfers;
+  TransferService* transfers = nullptr;
 };
 
 class TransferServiceTest : public ::testing::Test {
@@ -157,20 +148,22 @@ TEST_F(TransferServiceTest, AnOfferedFolderArrivesAsItsCheckedManifestAndADeclin
   std::vector<Outcome<TransferId>> sent;
   alice.transfers->offer(bob.node->id(), {trip},
                          [&](Outcome<TransferId> id) { sent.push_back(id); });
-  ASSERT_TRUE(run_until([&] { return !bob.seen.offers.empty(); }));
+  ASSERT_TRUE(run_until([&] { return !seen(bob.sink, Kind::offered).empty(); }));
   ASSERT_EQ(sent.size(), 1u);
   ASSERT_TRUE(sent[0].ok()) << sent[0].failure().message;
-  const auto& [id, manifest] = bob.seen.offers[0];
+  const auto offer = seen(bob.sink, Kind::offered)[0];
+  const TransferId id = offer.view.id;
   EXPECT_EQ(id, *sent[0]);
-  ASSERT_EQ(manifest.entries.size(), 3u);
-  EXPECT_EQ(manifest.entries[1].path, "trip/a.txt");
-  EXPECT_EQ(manifest.total_bytes(), 5u);
+  EXPECT_EQ(offer.view.direction, Direction::in);
+  ASSERT_EQ(offer.files.size(), 1u);  // files only; the empty folder comes along unlisted
+  EXPECT_EQ(offer.files[0].path, "trip/a.txt");
+  EXPECT_EQ(offer.view.total_bytes, 5u);
+  EXPECT_EQ(offer.name, "alice");
 
   ASSERT_TRUE(bob.transfers->decline(id).ok());
-  ASSERT_TRUE(run_until([&] { return !alice.seen.ends.empty(); }));
-  EXPECT_EQ(alice.seen.ends[0].how, "declined");
-  EXPECT_TRUE(alice.seen.ends[0].outgoing);
-  EXPECT_EQ(bob.seen.ends.at(0).how, "declined");
+  ASSERT_TRUE(run_until([&] { return !seen(alice.sink, Kind::declined).empty(); }));
+  EXPECT_EQ(seen(alice.sink, Kind::declined)[0].view.direction, Direction::out);
+  EXPECT_EQ(seen(bob.sink, Kind::declined).size(), 1u);
   EXPECT_FALSE(bob.transfers->decline(id).ok());  // answered once
 }
 
@@ -201,8 +194,10 @@ TEST_F(TransferServiceTest, HostileManifestsAreRefusedWholeWithTheirReason) {
     EXPECT_EQ(reason.rfind("refused: ", 0), 0u) << reason;
   EXPECT_NE(mallory.evil.cancels[0].find(".."), std::string::npos);
   EXPECT_NE(mallory.evil.cancels.back().find("hash"), std::string::npos);
-  EXPECT_TRUE(bob.seen.offers.empty());
-  EXPECT_EQ(bob.seen.ends.size(), bad.size() + 1);
+  EXPECT_TRUE(seen(bob.sink, Kind::offered).empty());
+  const auto refused = seen(bob.sink, Kind::failed);
+  EXPECT_EQ(refused.size(), bad.size() + 1);
+  for (const auto& e : refused) EXPECT_EQ(e.view.code, Code::transfer_refused);
   // Nothing was written, anywhere under the test's root but the peers' own data.
   for (const auto& entry : fs::recursive_directory_iterator(root_)) {
     const auto relative = fs::relative(entry.path(), root_).string();
@@ -220,8 +215,9 @@ TEST_F(TransferServiceTest, OffersBeyondTheLimitPerPeerAreRefused) {
   Manifest one;
   one.entries.push_back(Entry{EntryKind::file, "f", 0, {}, {}});
   for (std::uint8_t seed = 1; seed <= 6; ++seed) mallory.evil.offer_manifest(seed, one);
-  ASSERT_TRUE(
-      run_until([&] { return bob.seen.offers.size() == 4 && mallory.evil.cancels.size() == 2; }));
+  ASSERT_TRUE(run_until([&] {
+    return seen(bob.sink, Kind::offered).size() == 4 && mallory.evil.cancels.size() == 2;
+  }));
   EXPECT_NE(mallory.evil.cancels[0].find("waiting"), std::string::npos);
 }
 
