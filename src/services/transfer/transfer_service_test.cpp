@@ -474,7 +474,7 @@ TEST_F(TransferServiceTest, ManySmallFilesArriveInBatchesWithFewDescriptorsOpen)
   const fs::path tree = root_ / "tree";
   const std::size_t files = std::getenv("PEERCHAT_SMALL_FILES") != nullptr
                                 ? std::stoul(std::getenv("PEERCHAT_SMALL_FILES"))
-                                : 2'000;
+                                : 600;
   for (std::size_t i = 0; i < files; ++i) {
     const fs::path folder = tree / ("d" + std::to_string(i / 100));
     fs::create_directories(folder);
