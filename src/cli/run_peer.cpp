@@ -106,8 +106,12 @@ int run_peer(const PeerOptions& options) {
   if (options.common.json) {
     printer = std::make_unique<JsonSink>(*output);
   } else if (terminal) {
+    // Transfer progress bars are redrawn in place above the input line.
     printer =
-        std::make_unique<HumanSink>([&](std::string line) { terminal->print(std::move(line)); });
+        std::make_unique<HumanSink>([&](std::string line) { terminal->print(std::move(line)); },
+                                    [&](const std::string& key, std::string line) {
+                                      terminal->set_live(key, std::move(line));
+                                    });
   } else {
     printer = std::make_unique<HumanSink>(
         [&](std::string line) { output->write_line(std::move(line), "line"); });
