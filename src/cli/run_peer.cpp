@@ -131,6 +131,11 @@ int run_peer(const PeerOptions& options) {
   node::NodeConfig config = node_config(options.common, profile->name);
   config.port = options.port;
   config.max_queue_per_peer = options.send_queue;
+  auto transfer = transfer_config(options);
+  if (!transfer) {
+    return fail_start(options.common.json, Code::usage, transfer.failure().message, kExitUsage);
+  }
+  config.transfer = std::move(*transfer);
   Failpoints failpoints = Failpoints::from_environment();
   config.failpoints = &failpoints;
   node::Node node(io, config, *profile->identity, *profile->store, clock, random, bus);

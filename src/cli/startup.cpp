@@ -31,6 +31,30 @@ std::string fallback_name() {
   return "peer";
 }
 
+std::filesystem::path default_download_dir() {
+  if (const char* xdg = std::getenv("XDG_DOWNLOAD_DIR"); xdg != nullptr && *xdg == '/') {
+    return std::filesystem::path(xdg) / "peerchat";
+  }
+  const char* home = std::getenv("HOME");
+  const std::filesystem::path base = home != nullptr && *home != 0 ? home : ".";
+  return base / "Downloads" / "peerchat";
+}
+
+Outcome<transfer::TransferConfig> transfer_config(const PeerOptions& options) {
+  transfer::TransferConfig config;
+  config.download_dir = options.download_dir.empty()
+                            ? default_download_dir()
+                            : std::filesystem::absolute(options.download_dir).lexically_normal();
+  for (const auto& text : options.accept_files_from) {
+    auto id = tls::PeerId::parse(text);
+    if (!id) {
+      return Failure{Code::usage, fmt::format("--accept-files-from: {}", id.error().message)};
+    }
+    config.accept_from.push_back(*id);
+  }
+  return config;
+}
+
 Result<Profile> open_profile(const CommonOptions& options, int* exit_code) {
   *exit_code = kExitDataDir;
   Profile profile;

@@ -7,9 +7,11 @@
 #include <string>
 
 #include "cli/app.hpp"
+#include "services/transfer/view.hpp"
 #include "store/data_dir.hpp"
 #include "store/store.hpp"
 #include "tls/identity.hpp"
+#include "util/outcome.hpp"
 
 namespace peerchat::cli {
 
@@ -41,5 +43,11 @@ void setup_logging(bool verbose, bool quiet_info);
 Result<Profile> open_profile(const CommonOptions& options, int* exit_code);
 
 std::string fallback_name();
+
+// $XDG_DOWNLOAD_DIR/peerchat, else ~/Downloads/peerchat.
+std::filesystem::path default_download_dir();
+// --download-dir and --accept-files-from as the transfer service takes them; a usage failure
+// names an --accept-files-from value that is not a full peer ID.
+Outcome<transfer::TransferConfig> transfer_config(const PeerOptions& options);
 
 }  // namespace peerchat::cli
