@@ -35,6 +35,14 @@ void PieceMap::set(std::uint32_t entry, std::uint32_t piece) {
   verified_bytes_ += piece_bytes(file, piece);
 }
 
+void PieceMap::clear(std::uint32_t entry, std::uint32_t piece) {
+  if (!has(entry, piece)) return;
+  File& file = files_[entry];
+  file.bits[piece / 8] = static_cast<std::uint8_t>(file.bits[piece / 8] & ~(1u << (piece % 8)));
+  --file.held;
+  verified_bytes_ -= piece_bytes(file, piece);
+}
+
 bool PieceMap::file_complete(std::uint32_t entry) const {
   return entry < files_.size() && files_[entry].held == files_[entry].pieces;
 }

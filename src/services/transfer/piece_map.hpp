@@ -19,6 +19,7 @@ class PieceMap {
 
   bool has(std::uint32_t entry, std::uint32_t piece) const;
   void set(std::uint32_t entry, std::uint32_t piece);
+  void clear(std::uint32_t entry, std::uint32_t piece);
   bool file_complete(std::uint32_t entry) const;
   bool complete() const;
   std::uint64_t verified_bytes() const { return verified_bytes_; }

@@ -1,10 +1,15 @@
-// services/transfer: the file transfer service, first part: offers. A sender prepares a
+// services/transfer: the file transfer service (docs/protocol.md 3.2). A sender prepares a
 // manifest (on a worker, never the I/O thread) and offers it: a TRANSFER_OFFER frame, then the
 // manifest on a `manifest <id>` stream. The receiver keeps at most a few offers per peer and
 // kMaxManifestBytes of each in memory, checks the manifest's hash, its encoding and every path
 // (paths.hpp) before anyone sees the offer, and refuses a bad one as a whole, with the reason,
-// to both sides; nothing is written. Accepting (pieces, resume) is the next part; declining
-// and cancelling an offer work now.
+// to both sides; nothing is written before an accept.
+//
+// Once accepted the receiver drives: it asks for piece ranges (REQUEST) within its own window
+// of bytes not yet written, so a slow disk holds back only its own transfer; the sender reads,
+// re-checks and streams exactly those. Pieces are verified, written and synced on workers,
+// and what is durable is stored, so after any cut or restart the receiver asks again for only
+// what it lacks. The code is split by role: offering.cpp, sending.cpp, receiving.cpp.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -19,7 +24,9 @@
 #include "node/service.hpp"
 #include "services/transfer/frames.hpp"
 #include "services/transfer/manifest.hpp"
+#include "services/transfer/transfer_state.hpp"
 #include "services/transfer/view.hpp"
+#include "store/transfers.hpp"
 #include "util/clock.hpp"
 #include "util/outcome.hpp"
 #include "util/random.hpp"
@@ -71,40 +78,62 @@ class TransferService final : public node::Service {
                       std::span<const std::uint8_t> data) override;
   void on_stream_end(node::PeerEntry& peer, session::Connection& connection,
                      const wire::StreamEnd& end) override;
+  void on_stream_stopped(node::PeerEntry& peer, session::Connection& connection,
+                         const wire::StreamStop& stop) override;
   void on_stream_writable(node::PeerEntry& peer, session::Connection& connection) override;
   void on_session_open(node::PeerEntry& peer, session::Connection& connection) override;
   void on_session_closed(node::PeerEntry& peer, session::Connection& connection,
                          const session::CloseReason& reason) override;
 
  private:
-  struct Outgoing {
-    tls::PeerId peer;
-    Manifest manifest;
-    std::vector<std::uint8_t> encoded;
-    std::vector<std::filesystem::path> sources;
-    std::uint32_t stream = 0;  // the manifest's, while it is being sent
-    std::size_t sent = 0;      // manifest bytes written to it
-  };
-  struct Incoming {
-    tls::PeerId peer;
-    Offer offer;
-    const session::Connection* connection = nullptr;  // the session the manifest comes on
-    std::uint32_t stream = 0;
-    std::vector<std::uint8_t> manifest;
-    bool complete = false;  // checked and reported
-  };
-
-  TransferView view_of(const tls::PeerId& peer, const TransferId& id, Direction direction,
-                       State state) const;
   // The peer's primary session, if it has one now.
   std::shared_ptr<session::Connection> session_with(const tls::PeerId& peer) const;
-  void send_manifest(session::Connection& connection, Outgoing& outgoing);
+  Transfer* find_live(const TransferId& id, const tls::PeerId& peer);
+  TransferView view_of(const Transfer& transfer) const;
+  void send(const tls::PeerId& peer, FrameType type, const std::vector<std::uint8_t>& payload);
+  void persist_state(const Transfer& transfer);
+  // The end of a transfer, one of done, failed, cancelled, declined: state stored, disk and
+  // memory released, .part files removed (in), reported; kept a while for /transfers.
+  void finish(Transfer& transfer, State state);
+  void fail(Transfer& transfer, Code code, std::string message, bool tell_peer);
+  void cancelled_by_peer(Transfer& transfer, const std::string& message);
+  void progress(Transfer& transfer, bool force = false);
+  void forget_old();
+
+  // offering.cpp: the offer and its manifest, both sides.
+  void send_offer(session::Connection& connection, Transfer& transfer);
+  void send_manifest(session::Connection& connection, Transfer& transfer);
   void refuse(session::Connection& connection, const TransferId& id, const std::string& reason);
-  void check_offer(session::Connection& connection, const TransferId& id);
-  Incoming* incoming_on(const session::Connection& connection, std::uint32_t stream);
+  void check_offer(session::Connection& connection, Transfer& transfer);
   void on_offer(node::PeerEntry& peer, session::Connection& connection, const Offer& offer);
+  void on_manifest_open(node::PeerEntry& peer, session::Connection& connection,
+                        const wire::StreamOpen& open, const TransferId& id);
+
+  // sending.cpp: pieces, as asked.
   void on_answer(node::PeerEntry& peer, const Answer& answer);
-  void on_cancel(node::PeerEntry& peer, const Cancel& cancel);
+  void on_request(node::PeerEntry& peer, session::Connection& connection, const Request& request);
+  void read_ahead(Transfer& transfer);
+  void send_pieces(Transfer& transfer);
+  void on_done(node::PeerEntry& peer, const Done& done);
+
+  // receiving.cpp: accepted transfers.
+  void start_receiving(Transfer& transfer);
+  void request_more(Transfer& transfer);
+  void on_pieces_open(session::Connection& connection, const wire::StreamOpen& open,
+                      const StreamLabel& label);
+  void on_piece(Transfer& transfer, std::uint32_t entry, std::uint32_t piece,
+                std::span<const std::uint8_t> bytes);
+  void written(Transfer& transfer, std::uint32_t entry, std::uint32_t piece,
+               const Result<PieceVerdict>& verdict);
+  void maybe_sync(Transfer& transfer);
+  void synced(Transfer& transfer, const Result<std::vector<PieceRef>>& held);
+  void finish_files(Transfer& transfer);
+  void pause(Transfer& transfer, Code code, std::string message);
+  void retry_later(const TransferId& id);
+  void drop_streams(Transfer& transfer);
+  void on_status(node::PeerEntry& peer, const Status& status);
+  Outcome<bool> restore_one(const store::TransferRecord& record,
+                            const std::vector<store::TransferFile>& files);
 
   asio::any_io_executor executor_;
   Random& random_;
@@ -113,9 +142,10 @@ class TransferService final : public node::Service {
   TransferObserver& observer_;
   TransferConfig config_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  std::map<TransferId, Outgoing> outgoing_;
-  std::map<TransferId, Incoming> incoming_;
+  std::map<TransferId, Transfer> transfers_;
+  std::map<std::pair<const session::Connection*, std::uint32_t>, TransferId> streams_in_;
   std::map<tls::PeerId, std::weak_ptr<session::Connection>> sessions_;
+  std::uint64_t finished_count_ = 0;
   WorkerPool disk_;  // last: its threads finish before the maps above go
 };
 

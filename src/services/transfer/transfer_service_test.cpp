@@ -221,5 +221,84 @@ TEST_F(TransferServiceTest, OffersBeyondTheLimitPerPeerAreRefused) {
   EXPECT_NE(mallory.evil.cancels[0].find("waiting"), std::string::npos);
 }
 
+// A file of `size` bytes whose content depends on `seed`, so a piece in the wrong place shows.
+void write_pattern(const fs::path& path, std::size_t size, std::uint32_t seed) {
+  std::vector<char> bytes(size);
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& byte : bytes) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    byte = static_cast<char>(x);
+  }
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(size));
+}
+
+std::string contents(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+TEST_F(TransferServiceTest, AnAcceptedFolderArrivesByteIdenticalWithItsHashes) {
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  connect(alice, bob);
+  const fs::path trip = root_ / "trip";
+  fs::create_directories(trip / "empty");
+  fs::create_directories(trip / "sub");
+  write_pattern(trip / "zero", 0, 1);
+  write_pattern(trip / "one", 1, 2);
+  write_pattern(trip / "piece", kPieceSize, 3);
+  write_pattern(trip / "sub" / "over", kPieceSize + 1, 4);
+  write_pattern(trip / "sub" / "big", 5 * kPieceSize + 12345, 5);
+  std::optional<Outcome<TransferId>> sent;
+  alice.transfers->offer(bob.node->id(), {trip}, [&](Outcome<TransferId> id) { sent = id; });
+  ASSERT_TRUE(run_until([&] { return !seen(bob.sink, Kind::offered).empty(); }));
+  ASSERT_TRUE(sent && sent->ok());
+  const TransferId id = **sent;
+  EXPECT_EQ(seen(bob.sink, Kind::offered)[0].free_bytes > 0, true);
+
+  const fs::path into = root_ / "bob-downloads";
+  std::optional<Outcome<TransferView>> accepted;
+  bob.transfers->accept(id, into, [&](Outcome<TransferView> view) { accepted = view; });
+  ASSERT_TRUE(run_until([&] { return accepted.has_value(); }));
+  ASSERT_TRUE(accepted->ok()) << accepted->failure().message;
+  ASSERT_TRUE(run_until([&] {
+    return !seen(bob.sink, Kind::done).empty() && !seen(alice.sink, Kind::done).empty();
+  })) <<
+      [&] {
+        std::string all;
+        for (auto* peer : {&alice, &bob}) {
+          for (const auto& e : peer->sink.all<node::event::Transfer>()) {
+            all += peer->node->display_name(peer->node->id()) + ":" +
+                   std::string(node::event_name(node::Event{e})) + " " + e.view.message + " " +
+                   std::to_string(e.view.bytes) + "\n";
+          }
+        }
+        return all;
+      }();
+  EXPECT_FALSE(seen(alice.sink, Kind::accepted).empty());
+
+  for (const char* name : {"zero", "one", "piece", "sub/over", "sub/big"}) {
+    EXPECT_EQ(contents(into / "trip" / name), contents(trip / name)) << name;
+    EXPECT_FALSE(fs::exists(into / "trip" / (std::string(name) + ".part"))) << name;
+  }
+  EXPECT_TRUE(fs::is_directory(into / "trip" / "empty"));
+  const auto done = seen(bob.sink, Kind::done)[0];
+  ASSERT_EQ(done.files.size(), 5u);
+  for (const auto& file : done.files) {
+    EXPECT_EQ(fs::path(file.path).parent_path().parent_path().filename() == "trip" ||
+                  fs::path(file.path).parent_path().filename() == "trip",
+              true)
+        << file.path;
+    EXPECT_EQ(fs::file_size(file.path), file.size);
+  }
+  EXPECT_EQ(done.view.bytes, done.view.total_bytes);
+  EXPECT_EQ(done.view.bad_pieces, 0u);
+  // Nothing was sent twice.
+  EXPECT_EQ(done.view.wire_bytes, done.view.total_bytes);
+  EXPECT_EQ(bob.transfers->list().back().state, State::done);
+}
+
 }  // namespace
 }  // namespace peerchat::transfer

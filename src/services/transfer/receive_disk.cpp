@@ -1,0 +1,141 @@
+#include "services/transfer/receive_disk.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "services/transfer/errors.hpp"
+
+namespace peerchat::transfer {
+
+ReceiveDisk::ReceiveDisk(std::shared_ptr<const Manifest> manifest, Destination destination,
+                         Placement placement)
+    : manifest_(std::move(manifest)),
+      destination_(std::move(destination)),
+      placement_(std::move(placement)),
+      held_(*manifest_),
+      writer_(*manifest_, held_,
+              [this](std::uint32_t entry) {
+                return destination_.open_part(placement_, manifest_->entries.at(entry));
+              }),
+      hashes_(manifest_->entries.size()) {}
+
+ReceiveDisk::~ReceiveDisk() {
+  for (auto& hash : hashes_) EVP_MD_CTX_free(hash.context);
+}
+
+Result<std::unique_ptr<ReceiveDisk>> ReceiveDisk::accept(std::shared_ptr<const Manifest> manifest,
+                                                         const std::filesystem::path& dir) {
+  auto destination = Destination::open(dir);
+  if (!destination) return destination.error();
+  auto placement = destination->place(*manifest);
+  if (!placement) return placement.error();
+  if (auto made = destination->make_folders(*placement, *manifest); !made) return made.error();
+  return std::unique_ptr<ReceiveDisk>(
+      new ReceiveDisk(std::move(manifest), std::move(*destination), std::move(*placement)));
+}
+
+Result<std::unique_ptr<ReceiveDisk>> ReceiveDisk::resume(std::shared_ptr<const Manifest> manifest,
+                                                         const std::filesystem::path& dir,
+                                                         Placement placement,
+                                                         const PieceMap& held) {
+  auto destination = Destination::open(dir);
+  if (!destination) return destination.error();
+  if (auto made = destination->make_folders(placement, *manifest); !made) return made.error();
+  std::unique_ptr<ReceiveDisk> disk(
+      new ReceiveDisk(std::move(manifest), std::move(*destination), std::move(placement)));
+  for (std::uint32_t entry = 0; entry < disk->manifest_->entries.size(); ++entry) {
+    (void)disk->held_.restore(entry, held.bitmap(entry));
+  }
+  return disk;
+}
+
+ReceiveDisk::Hashing& ReceiveDisk::hashing(std::uint32_t entry) {
+  Hashing& hash = hashes_.at(entry);
+  if (hash.context == nullptr) {
+    hash.context = EVP_MD_CTX_new();
+    if (hash.context == nullptr || EVP_DigestInit_ex(hash.context, EVP_sha256(), nullptr) != 1) {
+      throw std::bad_alloc();  // OpenSSL out of memory: nothing sensible to carry on with
+    }
+  }
+  return hash;
+}
+
+Result<PieceVerdict> ReceiveDisk::write(std::uint32_t entry, std::uint32_t piece,
+                                        std::span<const std::uint8_t> bytes) {
+  auto verdict = writer_.write(entry, piece, bytes);
+  if (verdict && *verdict == PieceVerdict::written) {
+    Hashing& hash = hashing(entry);
+    if (hash.next == piece) {
+      EVP_DigestUpdate(hash.context, bytes.data(), bytes.size());
+      ++hash.next;
+    }
+  }
+  return verdict;
+}
+
+Result<std::vector<PieceRef>> ReceiveDisk::sync() {
+  return writer_.sync();
+}
+
+Result<std::filesystem::path> ReceiveDisk::finish(std::uint32_t entry) {
+  const Entry& file = manifest_->entries.at(entry);
+  writer_.close(entry);
+  if (file.pieces.empty()) {
+    // An empty file never got a piece: make its (empty) .part now.
+    auto part = destination_.open_part(placement_, file);
+    if (!part) return part.error();
+  }
+  Hashing& hash = hashing(entry);
+  if (hash.next < file.pieces.size()) {
+    // Pieces that came out of order (a resume, a re-fetch): read them back from the .part.
+    auto part = destination_.open_part(placement_, file);
+    if (!part) return part.error();
+    std::vector<std::uint8_t> buffer(manifest_->piece_size);
+    for (std::uint32_t piece = hash.next; piece < file.pieces.size(); ++piece) {
+      const std::uint64_t offset = std::uint64_t{piece} * manifest_->piece_size;
+      const auto size = static_cast<std::size_t>(
+          std::min<std::uint64_t>(manifest_->piece_size, file.size - offset));
+      std::size_t done = 0;
+      while (done < size) {
+        const ssize_t got = ::pread(part->get(), buffer.data() + done, size - done,
+                                    static_cast<off_t>(offset + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+          return make_error(Errc::unreadable,
+                            fmt::format("cannot read back {}.part: {}", file.path,
+                                        got == 0 ? "it is short" : std::strerror(errno)));
+        }
+        done += static_cast<std::size_t>(got);
+      }
+      EVP_DigestUpdate(hash.context, buffer.data(), size);
+    }
+    hash.next = static_cast<std::uint32_t>(file.pieces.size());
+  }
+  Sha256 whole{};
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(hash.context, whole.data(), &length);
+  EVP_MD_CTX_free(hash.context);
+  hash.context = nullptr;
+  if (whole != file.sha256) {
+    // Every piece matched, the whole does not: the manifest's own hashes disagree with each
+    // other, which only a sender can cause.
+    return make_error(Errc::changed, fmt::format("{}: its pieces do not add up to the file's "
+                                                 "SHA-256 the sender announced",
+                                                 file.path));
+  }
+  return destination_.finish(placement_, file);
+}
+
+void ReceiveDisk::remove_parts(const std::vector<bool>& finished) {
+  for (std::uint32_t entry = 0; entry < manifest_->entries.size(); ++entry) {
+    const Entry& file = manifest_->entries[entry];
+    if (file.kind != EntryKind::file || (entry < finished.size() && finished[entry])) continue;
+    writer_.close(entry);
+    (void)destination_.remove_part(placement_, file);
+  }
+}
+
+}  // namespace peerchat::transfer

@@ -1,0 +1,72 @@
+// services/transfer: everything the receiver does on disk for one accepted transfer, in one
+// object that only the worker pool touches (jobs keyed by the transfer run one at a time): the
+// sandboxed destination, the piece writer and its own map of durable pieces, and each file's
+// running SHA-256. The I/O thread keeps its own PieceMap, updated from what sync() returns, so
+// the two never share state.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "services/transfer/manifest.hpp"
+#include "services/transfer/piece_map.hpp"
+#include "services/transfer/piece_writer.hpp"
+#include "services/transfer/sandbox.hpp"
+#include "util/result.hpp"
+
+namespace peerchat::transfer {
+
+class ReceiveDisk {
+ public:
+  // A new transfer: opens `dir`, gives the offer's names free places in it and creates its
+  // folders. Nothing else is written until pieces come.
+  static Result<std::unique_ptr<ReceiveDisk>> accept(std::shared_ptr<const Manifest> manifest,
+                                                     const std::filesystem::path& dir);
+  // A transfer resumed after a restart: the same names, the pieces held as stored.
+  static Result<std::unique_ptr<ReceiveDisk>> resume(std::shared_ptr<const Manifest> manifest,
+                                                     const std::filesystem::path& dir,
+                                                     Placement placement, const PieceMap& held);
+  ~ReceiveDisk();
+  ReceiveDisk(const ReceiveDisk&) = delete;
+  ReceiveDisk& operator=(const ReceiveDisk&) = delete;
+
+  const Placement& placement() const { return placement_; }
+  const std::filesystem::path& folder() const { return destination_.path(); }
+  Result<std::uint64_t> free_bytes() const { return destination_.free_bytes(); }
+
+  // Verified, then written (PieceWriter::write); in-order pieces also feed the file's hash.
+  Result<PieceVerdict> write(std::uint32_t entry, std::uint32_t piece,
+                             std::span<const std::uint8_t> bytes);
+  // Puts what was written on disk; returns the pieces now held (PieceWriter::sync).
+  Result<std::vector<PieceRef>> sync();
+  // Every piece of `entry` is held: checks the SHA-256 of the whole file (reading back only
+  // what did not arrive in order), then renames it into place (Destination::finish).
+  Result<std::filesystem::path> finish(std::uint32_t entry);
+  // Cancelled, declined or failed: deletes the .part of every file not yet finished.
+  void remove_parts(const std::vector<bool>& finished);
+
+ private:
+  ReceiveDisk(std::shared_ptr<const Manifest> manifest, Destination destination,
+              Placement placement);
+
+  struct Hashing {
+    EVP_MD_CTX* context = nullptr;
+    std::uint32_t next = 0;  // the next piece the running hash needs
+  };
+  Hashing& hashing(std::uint32_t entry);
+
+  std::shared_ptr<const Manifest> manifest_;
+  Destination destination_;
+  Placement placement_;
+  PieceMap held_;
+  PieceWriter writer_;
+  std::vector<Hashing> hashes_;  // by entry
+};
+
+}  // namespace peerchat::transfer
