@@ -18,17 +18,9 @@
 namespace peerchat::cli {
 namespace {
 
+// A usage failure here is a path that cannot be offered (missing, unreadable).
 int exit_code_for(Code code) {
-  if (code == Code::bad_address || code == Code::usage) return kExitUsage;
-  if (code == Code::connection_refused || code == Code::timeout || code == Code::resolve_failed ||
-      code == Code::connect_failed) {
-    return kExitConnect;
-  }
-  if (code == Code::tls_failed || code == Code::identity_mismatch ||
-      code == Code::version_mismatch || code == Code::self_connection) {
-    return kExitAuthentication;
-  }
-  return kExitTransferFailed;
+  return code == Code::usage ? kExitUsage : dial_exit_code(code, kExitTransferFailed);
 }
 
 // Watches the node's events and decides when the one-shot transfer is over.
@@ -198,11 +190,7 @@ int run_send_file(const SendFileOptions& options) {
   asio::io_context io(1);
   SystemClock clock;
   SystemRandom random;
-  node::NodeConfig config;
-  config.name = profile->name;
-  config.listen = false;
-  config.redial = false;
-  config.protocol.handshake_timeout = std::chrono::seconds(options.common.handshake_timeout_s);
+  const node::NodeConfig config = one_shot_config(*profile, options.common);
   SendFileWatcher watcher(io, options);
   node::Node node(io, config, *profile->identity, *profile->store, clock, random, watcher);
   watcher.bind(node);

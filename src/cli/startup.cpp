@@ -31,6 +31,28 @@ std::string fallback_name() {
   return "peer";
 }
 
+int dial_exit_code(Code code, int otherwise) {
+  if (code == Code::bad_address) return kExitUsage;
+  if (code == Code::connection_refused || code == Code::timeout || code == Code::resolve_failed ||
+      code == Code::connect_failed) {
+    return kExitConnect;
+  }
+  if (code == Code::tls_failed || code == Code::identity_mismatch ||
+      code == Code::version_mismatch || code == Code::self_connection) {
+    return kExitAuthentication;
+  }
+  return otherwise;
+}
+
+node::NodeConfig one_shot_config(const Profile& profile, const CommonOptions& options) {
+  node::NodeConfig config;
+  config.name = profile.name;
+  config.listen = false;
+  config.redial = false;
+  config.protocol.handshake_timeout = std::chrono::seconds(options.handshake_timeout_s);
+  return config;
+}
+
 std::filesystem::path default_download_dir() {
   if (const char* xdg = std::getenv("XDG_DOWNLOAD_DIR"); xdg != nullptr && *xdg == '/') {
     return std::filesystem::path(xdg) / "peerchat";

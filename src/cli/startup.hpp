@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/app.hpp"
+#include "node/node.hpp"
 #include "services/transfer/view.hpp"
 #include "store/data_dir.hpp"
 #include "store/store.hpp"
@@ -43,6 +44,12 @@ void setup_logging(bool verbose, bool quiet_info);
 Result<Profile> open_profile(const CommonOptions& options, int* exit_code);
 
 std::string fallback_name();
+
+// The exit code of a one-shot command (send, send-file) whose dial failed with `code`:
+// usage, unreachable or authentication; `otherwise` for any other code.
+int dial_exit_code(Code code, int otherwise);
+// A one-shot command's node: no listening, no redialing.
+node::NodeConfig one_shot_config(const Profile& profile, const CommonOptions& options);
 
 // $XDG_DOWNLOAD_DIR/peerchat, else ~/Downloads/peerchat.
 std::filesystem::path default_download_dir();

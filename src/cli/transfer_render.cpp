@@ -116,19 +116,20 @@ std::string progress_line(const node::event::Transfer& e) {
   const std::uint64_t percent = total == 0 ? 100 : bytes * 100 / total;
   std::string bar(filled, '#');
   bar.append(kBarWidth - filled, '.');
-  std::string tail;
+  std::string pace;
   if (v.state == transfer::State::paused) {
-    tail = "paused";
+    pace = "paused";
   } else if (e.bytes_per_second == 0) {
-    tail = "stalled";
+    pace = "waiting";
   } else {
-    tail =
+    pace =
         fmt::format("{}/s  {} left", human_bytes(e.bytes_per_second),
                     human_duration((total - bytes + e.bytes_per_second - 1) / e.bytes_per_second));
   }
-  return fmt::format("  [{}] {} {} {}  [{}] {:3}%  {}/{}  {}", short_transfer_id(v.id), title_of(v),
-                     v.direction == Direction::in ? "<-" : "->", peer_of(e), bar, percent,
-                     human_bytes(bytes), human_bytes(total), tail);
+  // The figures first: a narrow terminal cuts the end of the line, the title.
+  return fmt::format("  {} [{}] {:3}%  {}/{}  {}  {} {}: {}", short_transfer_id(v.id), bar, percent,
+                     human_bytes(bytes), human_bytes(total), pace,
+                     v.direction == Direction::in ? "<-" : "->", peer_of(e), title_of(v));
 }
 
 std::string render_transfer(const node::event::Transfer& e) {

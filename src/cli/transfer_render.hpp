@@ -18,7 +18,8 @@ std::string human_duration(std::uint64_t seconds);
 // The first 8 hex digits of a transfer ID: what /accept, /decline and /cancel take.
 std::string short_transfer_id(const transfer::TransferId& id);
 
-// One line: `[1a2b3c4d] photos <- bob  [#####.....]  45%  5.6 MiB/12.4 MiB  3.2 MiB/s  2s left`.
+// One line: `1a2b3c4d [#########...........]  45%  5.60 MiB/12.4 MiB  3.20 MiB/s  2s left
+// <- bob: photos`.
 std::string progress_line(const node::event::Transfer& event);
 // The lines for every other kind (progress: progress_line).
 std::string render_transfer(const node::event::Transfer& event);

@@ -56,6 +56,17 @@ std::filesystem::path absolute_path(const std::filesystem::path& path) {
   return absolute.empty() ? path : absolute.lexically_normal();
 }
 
+// Finds the transfer `query` names, then does `act` to it.
+Outcome<transfer::TransferId> on_found(
+    transfer::TransferService* service, std::string_view query,
+    Outcome<bool> (transfer::TransferService::*act)(const transfer::TransferId&)) {
+  if (service == nullptr) return files_off();
+  auto id = service->find(query);
+  if (!id) return id.failure();
+  if (auto done = (service->*act)(*id); !done) return done.failure();
+  return *id;
+}
+
 }  // namespace
 
 std::string_view command_name(const Command& command) {
@@ -443,21 +454,11 @@ void Node::accept_transfer(std::string_view transfer_query, std::filesystem::pat
 }
 
 Outcome<transfer::TransferId> Node::decline_transfer(std::string_view transfer_query) {
-  auto* service = transfers();
-  if (service == nullptr) return files_off();
-  auto id = service->find(transfer_query);
-  if (!id) return id.failure();
-  if (auto declined = service->decline(*id); !declined) return declined.failure();
-  return *id;
+  return on_found(transfers(), transfer_query, &transfer::TransferService::decline);
 }
 
 Outcome<transfer::TransferId> Node::cancel_transfer(std::string_view transfer_query) {
-  auto* service = transfers();
-  if (service == nullptr) return files_off();
-  auto id = service->find(transfer_query);
-  if (!id) return id.failure();
-  if (auto cancelled = service->cancel(*id); !cancelled) return cancelled.failure();
-  return *id;
+  return on_found(transfers(), transfer_query, &transfer::TransferService::cancel);
 }
 
 Outcome<std::vector<TransferSummary>> Node::list_transfers() const {
