@@ -99,6 +99,11 @@ int run_peer(const PeerOptions& options) {
 
   std::optional<Terminal> terminal;
   if (interactive) terminal.emplace(0, 1);
+  // Logs for a terminal go above the input line; logs redirected elsewhere stay there.
+  std::optional<LogsThrough> logs;
+  if (terminal && Terminal::is_interactive(2)) {
+    logs.emplace([&](std::string line) { terminal->print(std::move(line)); });
+  }
   // Off the I/O thread: a reader that stops reading our stdout must not stall any session.
   std::optional<QueuedOutput> output;
   if (!terminal) output.emplace(1, options.common.json ? json_drop_notice : human_drop_notice);

@@ -1,12 +1,14 @@
 #include "cli/startup.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
 
 #include "cli/exit_codes.hpp"
+#include "cli/render.hpp"
 #include "wire/messages.hpp"
 
 namespace peerchat::cli {
@@ -18,6 +20,42 @@ void setup_logging(bool verbose, bool quiet_info) {
                     : quiet_info ? spdlog::level::warn
                                  : spdlog::level::info);
   spdlog::set_default_logger(logger);
+}
+
+namespace {
+
+class PrintSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit PrintSink(std::function<void(std::string)> print) : print_(std::move(print)) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& message) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(message, formatted);
+    std::string line(formatted.data(), formatted.size());
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    // Log lines quote what peers sent (names, reasons).
+    print_(sanitize_for_terminal(line));
+  }
+  void flush_() override {}
+
+ private:
+  std::function<void(std::string)> print_;
+};
+
+}  // namespace
+
+LogsThrough::LogsThrough(std::function<void(std::string)> print)
+    : previous_(spdlog::default_logger()) {
+  auto logger =
+      std::make_shared<spdlog::logger>("peerchat", std::make_shared<PrintSink>(std::move(print)));
+  logger->set_pattern("peerchat: %l: %v");
+  logger->set_level(previous_->level());
+  spdlog::set_default_logger(logger);
+}
+
+LogsThrough::~LogsThrough() {
+  spdlog::set_default_logger(previous_);
 }
 
 bool FlagFileFaults::disk_full() const {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,10 @@
 #include "store/store.hpp"
 #include "tls/identity.hpp"
 #include "util/outcome.hpp"
+
+namespace spdlog {
+class logger;
+}
 
 namespace peerchat::cli {
 
@@ -38,6 +43,19 @@ struct Profile {
 
 // Logs go to stderr; the REPL keeps them to warnings so they do not drown the chat.
 void setup_logging(bool verbose, bool quiet_info);
+
+// While alive, log lines go to `print` instead of stderr: the REPL prints them above the input
+// line, which a line written straight to the terminal would split (and its progress lines).
+class LogsThrough {
+ public:
+  explicit LogsThrough(std::function<void(std::string)> print);
+  ~LogsThrough();
+  LogsThrough(const LogsThrough&) = delete;
+  LogsThrough& operator=(const LogsThrough&) = delete;
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+};
 
 // Locks the data dir, loads or creates the identity, opens the store, settles the name.
 // On failure `exit_code` says which documented exit code applies.
