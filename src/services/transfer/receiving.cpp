@@ -154,6 +154,10 @@ void TransferService::request_more(Transfer& transfer) {
   if (transfer.state != State::moving || !transfer.held || !transfer.asked) return;
   const auto connection = session_with(transfer.peer);
   if (connection == nullptr) return;
+  if (transfer.link != connection.get()) {
+    drop_streams(transfer);  // asked on another session: asked again on this one
+    transfer.link = connection.get();
+  }
   const Manifest& manifest = *transfer.manifest;
   if (transfer.window_used + manifest.piece_size > config_.window_bytes &&
       transfer.window_used > 0) {
@@ -192,7 +196,7 @@ void TransferService::on_pieces_open(session::Connection& connection, const wire
   Transfer& transfer = transfers_.at(label.id);
   auto asked = transfer.requested.find({label.entry, label.first});
   if (transfer.direction != Direction::in || transfer.state != State::moving ||
-      asked == transfer.requested.end()) {
+      transfer.link != &connection || asked == transfer.requested.end()) {
     connection.stop_stream(open.stream, "those pieces were not asked for");
     return;
   }
@@ -200,10 +204,6 @@ void TransferService::on_pieces_open(session::Connection& connection, const wire
   if (!assembler) {
     connection.stop_stream(open.stream, assembler.error().message);
     return;
-  }
-  if (transfer.streams_on != &connection) {
-    transfer.in_streams.clear();
-    transfer.streams_on = &connection;
   }
   transfer.in_streams.emplace(
       open.stream,
@@ -417,7 +417,7 @@ void TransferService::pause(Transfer& transfer, Code code, std::string message) 
                   coded_message(code, message)}));
   // What is on its way is not wanted now: the sender stops, and it is asked again later.
   if (const auto connection = session_with(transfer.peer)) {
-    if (transfer.streams_on == connection.get()) {
+    if (transfer.link == connection.get()) {
       for (const auto& [stream, in] : transfer.in_streams) {
         connection->stop_stream(stream, "paused");
       }

@@ -19,8 +19,10 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kFolderFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-// O_NONBLOCK so that a FIFO planted at a .part name fails (ENXIO) instead of hanging us.
-constexpr int kPartFlags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+// O_NONBLOCK so that opening a FIFO planted at a .part name never blocks (check_part_file then
+// refuses it). Read and write: the receiver reads back pieces that came out of order (a
+// resume, a re-fetch) to hash the whole file.
+constexpr int kPartFlags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
 constexpr std::string_view kPartSuffix = ".part";
 
 Error fs_error(int error, std::string_view action, const fs::path& path, std::string_view next) {

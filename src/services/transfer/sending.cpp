@@ -48,6 +48,10 @@ void TransferService::on_request(node::PeerEntry& peer, session::Connection& con
                                 encode(Cancel{request.id, why}));
     return;
   }
+  if (transfer->link != &connection) {
+    drop_streams(*transfer);  // what was asked on another session is asked again on this one
+    transfer->link = &connection;
+  }
   if (transfer->state == State::offered) {
     // Asked for pieces before we heard the answer (it was lost with a session): accepted.
     on_answer(peer, Answer{request.id, true});
@@ -99,7 +103,11 @@ void TransferService::read_ahead(Transfer& transfer) {
           if (it == transfers_.end()) return;
           Transfer& sending = it->second;
           --sending.reads;
-          if (sending.epoch != epoch || !sending.live()) return;
+          if (!sending.live()) return;
+          if (sending.epoch != epoch) {
+            read_ahead(sending);  // a read for requests that are gone: make room for new ones
+            return;
+          }
           if (!*read) {
             const auto& error = read->error();
             fail(sending, error.code == Errc::changed ? Code::file_changed : Code::file_unreadable,
@@ -115,7 +123,8 @@ void TransferService::read_ahead(Transfer& transfer) {
 
 void TransferService::send_pieces(Transfer& transfer) {
   const auto connection = session_with(transfer.peer);
-  if (connection == nullptr || !transfer.live()) return;
+  // Pieces go on the session they were asked on; a new primary session brings new requests.
+  if (connection == nullptr || connection.get() != transfer.link || !transfer.live()) return;
   while (!transfer.to_send.empty()) {
     const PieceRange& range = transfer.to_send.front();
     // Pieces read for a range that was stopped meanwhile are not wanted.
@@ -180,6 +189,7 @@ void TransferService::drop_streams(Transfer& transfer) {
     transfer.ready_offset = 0;
     transfer.send_stream = 0;
     transfer.queued_pieces = 0;
+    transfer.link = nullptr;
     ++transfer.epoch;  // reads in flight are dropped when they come back
     return;
   }
@@ -189,7 +199,7 @@ void TransferService::drop_streams(Transfer& transfer) {
     it = ours ? streams_in_.erase(it) : std::next(it);
   }
   transfer.in_streams.clear();
-  transfer.streams_on = nullptr;
+  transfer.link = nullptr;
   transfer.requested.clear();
   if (transfer.asked && transfer.manifest) {
     // Only what already arrived (in the pool) stays asked; the rest is asked again.

@@ -165,7 +165,7 @@ void TransferService::finish(Transfer& transfer, State state) {
     if (transfer.offer_stream != 0) {
       connection->cancel_stream(transfer.offer_stream, "transfer over");
     }
-    if (transfer.streams_on == connection.get()) {
+    if (transfer.link == connection.get()) {
       for (const auto& [stream, in] : transfer.in_streams) {
         connection->stop_stream(stream, "transfer over");
       }
@@ -345,7 +345,7 @@ void TransferService::on_stream_data(node::PeerEntry& /*peer*/, session::Connect
     return;
   }
   auto in = transfer.in_streams.find(stream);
-  if (transfer.streams_on != &connection || in == transfer.in_streams.end()) return;
+  if (transfer.link != &connection || in == transfer.in_streams.end()) return;
   transfer.wire_bytes += data.size();
   const std::uint32_t entry = in->second.entry;
   auto fed = in->second.assembler.feed(
@@ -473,11 +473,18 @@ void TransferService::on_session_closed(node::PeerEntry& peer, session::Connecti
       transfer.offered_on = nullptr;
       transfer.offer_stream = 0;
     }
-    if (transfer.streams_on == &connection || transfer.direction == Direction::out) {
-      drop_streams(transfer);
-    }
+    if (transfer.link == &connection) drop_streams(transfer);
   }
   for (const auto& id : gone) transfers_.erase(id);
+  // The survivor may be the session pieces were asked on: carry on there.
+  for (auto& [id, transfer] : transfers_) {
+    if (transfer.peer != peer.id || !transfer.live()) continue;
+    if (transfer.direction == Direction::out) {
+      send_pieces(transfer);
+    } else {
+      request_more(transfer);  // what was asked on the closed session, asked on the survivor
+    }
+  }
 }
 
 }  // namespace peerchat::transfer

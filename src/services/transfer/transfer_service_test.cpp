@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <openssl/sha.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -42,10 +44,32 @@ class HostileSender final : public node::Service {
   void on_session_open(node::PeerEntry& /*peer*/, session::Connection& connection) override {
     session = connection.weak_from_this();
   }
-  void on_frame(node::PeerEntry& /*peer*/, session::Connection& /*connection*/, std::uint8_t type,
+  void on_frame(node::PeerEntry& /*peer*/, session::Connection& connection, std::uint8_t type,
                 std::span<const std::uint8_t> payload) override {
     if (type == static_cast<std::uint8_t>(FrameType::cancel)) {
       if (auto cancel = decode_cancel(payload)) cancels.push_back(cancel->message);
+    }
+    if (type == static_cast<std::uint8_t>(FrameType::status)) {
+      if (auto status = decode_status(payload)) statuses.push_back(status->message);
+    }
+    if (type == static_cast<std::uint8_t>(FrameType::done)) ++dones;
+    if (type != static_cast<std::uint8_t>(FrameType::request)) return;
+    // Answers every request for the one-piece file in `content`, the first `bad_left` times
+    // with one byte flipped.
+    auto request = decode_request(payload);
+    ASSERT_TRUE(request.ok());
+    for (const auto& range : request->ranges) {
+      ++requests;
+      auto stream = connection.open_stream(
+          pieces_stream_label(request->id, range.entry, range.first), content.size());
+      ASSERT_TRUE(stream.ok());
+      auto bytes = content;
+      if (bad_left > 0) {
+        bytes[bytes.size() / 2] ^= 0x55;
+        --bad_left;
+      }
+      ASSERT_EQ(connection.write_stream(*stream, bytes), bytes.size());
+      connection.end_stream(*stream);
     }
   }
   void offer(std::uint8_t seed, const std::vector<std::uint8_t>& manifest, Offer offer) {
@@ -69,6 +93,11 @@ class HostileSender final : public node::Service {
   }
   std::weak_ptr<session::Connection> session;
   std::vector<std::string> cancels;
+  std::vector<std::string> statuses;
+  std::vector<std::uint8_t> content;
+  int bad_left = 0;
+  int requests = 0;
+  int dones = 0;
 };
 
 struct FilePeer {
@@ -298,6 +327,142 @@ TEST_F(TransferServiceTest, AnAcceptedFolderArrivesByteIdenticalWithItsHashes) {
   // Nothing was sent twice.
   EXPECT_EQ(done.view.wire_bytes, done.view.total_bytes);
   EXPECT_EQ(bob.transfers->list().back().state, State::done);
+}
+
+// Every transfer event of these peers, for a failure's message.
+std::string trail(std::initializer_list<const FilePeer*> peers) {
+  std::string all;
+  for (const FilePeer* peer : peers) {
+    for (const auto& e : peer->sink.all<node::event::Transfer>()) {
+      all += peer->dir.filename().string() + ": " + std::string(node::event_name(node::Event{e})) +
+             " " + std::string(state_name(e.view.state)) + " " + std::to_string(e.view.bytes) +
+             " " + e.view.message + "\n";
+    }
+  }
+  return all;
+}
+
+// A one-file manifest of `content` (one piece), as a hostile sender offers it.
+Manifest one_piece(const std::string& path, const std::vector<std::uint8_t>& content) {
+  Entry file{EntryKind::file, path, content.size(), {}, {}};
+  Sha256 hash{};
+  SHA256(content.data(), content.size(), hash.data());
+  file.pieces.push_back(hash);
+  file.sha256 = hash;
+  Manifest manifest;
+  manifest.entries.push_back(file);
+  return manifest;
+}
+
+TEST_F(TransferServiceTest, ABadPieceIsFetchedAgainAndASenderOfBadPiecesFails) {
+  auto& bob = add("bob");
+  auto& mallory = add("mallory", /*hostile=*/true);
+  connect(bob, mallory);
+  mallory.evil.content.assign(100'000, 0);
+  for (std::size_t i = 0; i < mallory.evil.content.size(); ++i) {
+    mallory.evil.content[i] = static_cast<std::uint8_t>(i * 7);
+  }
+  const fs::path into = root_ / "bob-downloads";
+
+  // Two bad copies, then a good one: saved, with the bad ones counted.
+  mallory.evil.bad_left = 2;
+  mallory.evil.offer_manifest(1, one_piece("fine.bin", mallory.evil.content));
+  ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::offered).size() == 1; }));
+  std::optional<Outcome<TransferView>> accepted;
+  bob.transfers->accept(seen(bob.sink, Kind::offered)[0].view.id, into,
+                        [&](Outcome<TransferView> view) { accepted = view; });
+  ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::done).size() == 1; }));
+  EXPECT_EQ(mallory.evil.requests, 3);
+  EXPECT_EQ(mallory.evil.dones, 1);
+  EXPECT_EQ(seen(bob.sink, Kind::done)[0].view.bad_pieces, 2u);
+  EXPECT_EQ(contents(into / "fine.bin"),
+            std::string(mallory.evil.content.begin(), mallory.evil.content.end()));
+
+  // Nothing but bad copies: asked again up to the limit, then failed with bad_pieces, the
+  // sender told why, and no .part left.
+  mallory.evil.bad_left = 1000;
+  mallory.evil.requests = 0;
+  mallory.evil.offer_manifest(2, one_piece("worse.bin", mallory.evil.content));
+  ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::offered).size() == 2; }));
+  bob.transfers->accept(seen(bob.sink, Kind::offered)[1].view.id, into,
+                        [&](Outcome<TransferView> view) { accepted = view; });
+  ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::failed).size() == 1; }));
+  const auto failed = seen(bob.sink, Kind::failed)[0];
+  EXPECT_EQ(failed.view.code, Code::bad_pieces);
+  EXPECT_EQ(mallory.evil.requests, 9);  // the first and 8 more
+  ASSERT_TRUE(run_until([&] { return !mallory.evil.statuses.empty(); }));
+  EXPECT_EQ(mallory.evil.statuses[0].rfind("bad_pieces: ", 0), 0u) << mallory.evil.statuses[0];
+  ASSERT_TRUE(run_until([&] { return !fs::exists(into / "worse.bin.part"); }));
+  EXPECT_FALSE(fs::exists(into / "worse.bin"));
+  // The session goes on.
+  mallory.node->send_message("bob", "still here");
+  ASSERT_TRUE(run_until([&] { return !bob.sink.all<node::event::Message>().empty(); }));
+}
+
+TEST_F(TransferServiceTest, EitherSideCancelsMidTransferAndThePartFilesGo) {
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  connect(alice, bob);
+  const fs::path big = root_ / "big.bin";
+  write_pattern(big, 64u << 20, 9);
+  const fs::path into = root_ / "bob-downloads";
+  for (const bool receiver_cancels : {true, false}) {
+    SCOPED_TRACE(receiver_cancels ? "the receiver cancels" : "the sender cancels");
+    const std::size_t before = seen(bob.sink, Kind::offered).size();
+    alice.transfers->offer(bob.node->id(), {big}, [](Outcome<TransferId>) {});
+    ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::offered).size() == before + 1; }));
+    const TransferId id = seen(bob.sink, Kind::offered).back().view.id;
+    bob.transfers->accept(id, into, [](Outcome<TransferView>) {});
+    // Cancelled once the first pieces are on disk.
+    const std::size_t progressed = seen(bob.sink, Kind::progress).size();
+    ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::progress).size() > progressed; }));
+    const fs::path part = into / (receiver_cancels ? "big.bin.part" : "big (1).bin.part");
+    ASSERT_TRUE(fs::exists(part)) << part;
+    auto& canceller = receiver_cancels ? bob : alice;
+    auto& other = receiver_cancels ? alice : bob;
+    ASSERT_TRUE(canceller.transfers->cancel(id).ok());
+    ASSERT_TRUE(run_until([&] {
+      const auto theirs = seen(other.sink, Kind::cancelled);
+      return !theirs.empty() && theirs.back().view.id == id;
+    }));
+    EXPECT_TRUE(seen(other.sink, Kind::cancelled).back().by_peer);
+    EXPECT_FALSE(seen(canceller.sink, Kind::cancelled).back().by_peer);
+    ASSERT_TRUE(run_until([&] { return !fs::exists(part); }));
+    EXPECT_FALSE(canceller.transfers->cancel(id).ok());  // over already
+    EXPECT_TRUE(seen(bob.sink, Kind::done).empty());
+    // A stale .big.bin from the first round makes the second one "big (1).bin".
+    if (receiver_cancels) std::ofstream(into / "big.bin") << "someone else's";
+  }
+}
+
+TEST_F(TransferServiceTest, ATransferResumesAfterTheSenderRestartsAndSendsLittleAgain) {
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  connect(alice, bob);
+  const fs::path big = root_ / "big.bin";
+  write_pattern(big, 48u << 20, 11);
+  alice.transfers->offer(bob.node->id(), {big}, [](Outcome<TransferId>) {});
+  ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::offered).size() == 1; }));
+  const TransferId id = seen(bob.sink, Kind::offered)[0].view.id;
+  const fs::path into = root_ / "bob-downloads";
+  bob.transfers->accept(id, into, [](Outcome<TransferView>) {});
+  ASSERT_TRUE(run_until([&] { return !seen(bob.sink, Kind::progress).empty(); }));
+  // The sender goes away mid-transfer and comes back from its data dir.
+  const std::string alice_dir = alice.dir.filename();
+  peers_.erase(peers_.begin());
+  ASSERT_TRUE(run_until([&] { return bob.node->connected_peers().empty(); }));
+  const std::uint64_t held_then = bob.transfers->list().at(0).bytes;
+  EXPECT_LT(held_then, 48u << 20);
+  auto& again = add(alice_dir);
+  connect(again, bob);
+  ASSERT_TRUE(run_until([&] {
+    return !seen(bob.sink, Kind::done).empty() && !seen(again.sink, Kind::done).empty();
+  })) << trail({&bob, &again});
+  EXPECT_EQ(contents(into / "big.bin"), contents(big));
+  // Bob received the whole file once, plus at most what was in flight when the sender went:
+  // his window.
+  const auto done = seen(bob.sink, Kind::done)[0];
+  EXPECT_LE(done.view.wire_bytes, (48u << 20) + (16u << 20));
 }
 
 }  // namespace

@@ -47,6 +47,11 @@ struct Transfer {
   Clock::TimePoint progress_at{};
   std::uint64_t progress_bytes = 0;
 
+  // The session pieces move on, both sides: where the receiver sent its REQUESTs and the
+  // sender got them. A session that is not the link ending (a duplicate closing) changes
+  // nothing; the link ending drops what was in flight on it, to be asked again.
+  const session::Connection* link = nullptr;
+
   // ---- in, before the answer: the offer and its manifest as it arrives.
   Offer offer;
   const session::Connection* manifest_on = nullptr;
@@ -92,8 +97,7 @@ struct Transfer {
     std::uint32_t end = 0;  // one past the last piece it was asked for
     PieceAssembler assembler;
   };
-  const session::Connection* streams_on = nullptr;
-  std::map<std::uint32_t, InStream> in_streams;  // by stream ID, on streams_on
+  std::map<std::uint32_t, InStream> in_streams;  // by stream ID, on link
   std::vector<bool> finished;                    // by entry: renamed into place
   std::vector<std::string> saved;                // by entry: where
   std::set<std::uint32_t> finishing;

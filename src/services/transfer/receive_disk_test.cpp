@@ -1,0 +1,106 @@
+// ReceiveDisk: pieces in any order make the same file, checked whole before it gets its name.
+#include "services/transfer/receive_disk.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+
+#include <fstream>
+
+namespace peerchat::transfer {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Fixture {
+  Fixture() {
+    char pattern[] = "/tmp/peerchat-receive-disk-test-XXXXXX";
+    EXPECT_NE(::mkdtemp(pattern), nullptr);
+    root = pattern;
+    content.resize(3 * kPieceSize + 77);
+    for (std::size_t i = 0; i < content.size(); ++i)
+      content[i] = static_cast<std::uint8_t>(i * 31 + i / 4099);
+    Entry file{EntryKind::file, "f.bin", content.size(), {}, {}};
+    for (std::size_t at = 0; at < content.size(); at += kPieceSize) {
+      Sha256 hash{};
+      SHA256(content.data() + at, std::min<std::size_t>(kPieceSize, content.size() - at),
+             hash.data());
+      file.pieces.push_back(hash);
+    }
+    SHA256(content.data(), content.size(), file.sha256.data());
+    auto built = std::make_shared<Manifest>();
+    built->entries.push_back(file);
+    manifest = built;
+  }
+  ~Fixture() { fs::remove_all(root); }
+  std::span<const std::uint8_t> piece(std::uint32_t i) const {
+    const std::size_t at = std::size_t{i} * kPieceSize;
+    return std::span(content).subspan(at, std::min<std::size_t>(kPieceSize, content.size() - at));
+  }
+  fs::path root;
+  std::vector<std::uint8_t> content;
+  std::shared_ptr<const Manifest> manifest;
+};
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+TEST(ReceiveDisk, PiecesOutOfOrderMakeTheFileAndItsHashIsCheckedWhole) {
+  Fixture f;
+  auto disk = ReceiveDisk::accept(f.manifest, f.root / "in");
+  ASSERT_TRUE(disk.ok()) << disk.error().message;
+  for (std::uint32_t piece : {2u, 0u, 3u, 1u}) {
+    auto verdict = (*disk)->write(0, piece, f.piece(piece));
+    ASSERT_TRUE(verdict.ok());
+    EXPECT_EQ(*verdict, PieceVerdict::written);
+  }
+  auto held = (*disk)->sync();
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(held->size(), 4u);
+  auto saved = (*disk)->finish(0);
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_EQ(*saved, f.root / "in" / "f.bin");
+  EXPECT_EQ(read_all(*saved), std::string(f.content.begin(), f.content.end()));
+}
+
+TEST(ReceiveDisk, AResumedTransferFinishesWhatARestartLeftAndRefusesAWrongWhole) {
+  Fixture f;
+  Placement placement;
+  {
+    auto disk = ReceiveDisk::accept(f.manifest, f.root / "in");
+    ASSERT_TRUE(disk.ok());
+    placement = (*disk)->placement();
+    ASSERT_TRUE((*disk)->write(0, 0, f.piece(0)).ok());
+    ASSERT_TRUE((*disk)->write(0, 1, f.piece(1)).ok());
+    ASSERT_TRUE((*disk)->sync().ok());
+  }
+  PieceMap held(*f.manifest);
+  held.set(0, 0);
+  held.set(0, 1);
+  auto disk = ReceiveDisk::resume(f.manifest, f.root / "in", placement, held);
+  ASSERT_TRUE(disk.ok()) << disk.error().message;
+  EXPECT_EQ((*disk)->write(0, 1, f.piece(1)).value(), PieceVerdict::unwanted);  // held already
+  ASSERT_TRUE((*disk)->write(0, 3, f.piece(3)).ok());
+  ASSERT_TRUE((*disk)->write(0, 2, f.piece(2)).ok());
+  ASSERT_TRUE((*disk)->sync().ok());
+  auto saved = (*disk)->finish(0);
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_EQ(read_all(*saved), std::string(f.content.begin(), f.content.end()));
+
+  // A manifest whose whole-file hash disagrees with its pieces: never saved under its name.
+  auto lying = std::make_shared<Manifest>(*f.manifest);
+  lying->entries[0].path = "lie.bin";
+  lying->entries[0].sha256[0] ^= 1;
+  auto other = ReceiveDisk::accept(lying, f.root / "in");
+  ASSERT_TRUE(other.ok());
+  for (std::uint32_t piece = 0; piece < 4; ++piece)
+    ASSERT_TRUE((*other)->write(0, piece, f.piece(piece)).ok());
+  ASSERT_TRUE((*other)->sync().ok());
+  EXPECT_FALSE((*other)->finish(0).ok());
+  EXPECT_FALSE(fs::exists(f.root / "in" / "lie.bin"));
+}
+
+}  // namespace
+}  // namespace peerchat::transfer
