@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <openssl/sha.h>
+#include <sys/mount.h>
 
 #include <filesystem>
 #include <fstream>
@@ -111,6 +112,7 @@ struct FilePeer {
     config.port = 0;
     config.files = !hostile;
     config.transfer.download_dir = dir / "downloads";
+    config.transfer.disk_retry = std::chrono::milliseconds(50);
     node = std::make_unique<node::Node>(io, config, *identity, *store, clock, random, sink);
     if (hostile) {
       EXPECT_TRUE(node->add_service(evil).ok());
@@ -459,10 +461,123 @@ TEST_F(TransferServiceTest, ATransferResumesAfterTheSenderRestartsAndSendsLittle
     return !seen(bob.sink, Kind::done).empty() && !seen(again.sink, Kind::done).empty();
   })) << trail({&bob, &again});
   EXPECT_EQ(contents(into / "big.bin"), contents(big));
-  // Bob received the whole file once, plus at most what was in flight when the sender went:
-  // his window.
+  // Bob received the whole file once, plus at most the pieces cut short when the sender went
+  // (one stream was open: at most 2 pieces, the bound).
   const auto done = seen(bob.sink, Kind::done)[0];
-  EXPECT_LE(done.view.wire_bytes, (48u << 20) + (16u << 20));
+  EXPECT_LE(done.view.wire_bytes, (48u << 20) + 2 * kPieceSize);
+}
+
+// A small tmpfs the test mounts (and unmounts) for a download folder that fills up.
+class SmallDisk {
+ public:
+  SmallDisk(const fs::path& at, std::size_t bytes) : at_(at) {
+    fs::create_directories(at);
+    const std::string options = "size=" + std::to_string(bytes);
+    mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, options.c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) ::umount2(at_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+
+ private:
+  fs::path at_;
+  bool mounted_ = false;
+};
+
+TEST_F(TransferServiceTest, ADiskThatFillsUpPausesBothSidesAndResumesWhenThereIsRoom) {
+  const fs::path small = root_ / "small";
+  SmallDisk disk(small, 12u << 20);
+  if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root (CAP_SYS_ADMIN)";
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  connect(alice, bob);
+  const fs::path big = root_ / "big.bin";
+  write_pattern(big, 8u << 20, 21);
+  const fs::path huge = root_ / "huge.bin";
+  write_pattern(huge, 16u << 20, 22);
+
+  // More than the disk holds: the accept fails with disk_full, nothing is created, and the
+  // offer still waits (another folder may do).
+  alice.transfers->offer(bob.node->id(), {huge}, [](Outcome<TransferId>) {});
+  ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::offered).size() == 1; }));
+  const TransferId too_big = seen(bob.sink, Kind::offered)[0].view.id;
+  std::optional<Outcome<TransferView>> refused;
+  bob.transfers->accept(too_big, small / "in", [&](Outcome<TransferView> view) { refused = view; });
+  ASSERT_TRUE(run_until([&] { return refused.has_value(); }));
+  ASSERT_FALSE(refused->ok());
+  EXPECT_EQ(refused->failure().code, Code::disk_full);
+  EXPECT_NE(refused->failure().message.find("free"), std::string::npos);
+  EXPECT_FALSE(fs::exists(small / "in" / "huge.bin.part"));
+  ASSERT_TRUE(bob.transfers->decline(too_big).ok());
+
+  // Fits when accepted; then something else takes the room.
+  alice.transfers->offer(bob.node->id(), {big}, [](Outcome<TransferId>) {});
+  ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::offered).size() == 2; }));
+  const TransferId id = seen(bob.sink, Kind::offered)[1].view.id;
+  const fs::path filler = small / "filler";
+  bob.transfers->accept(id, small / "in", [&](Outcome<TransferView> view) {
+    ASSERT_TRUE(view.ok()) << view.failure().message;
+    write_pattern(filler, 7u << 20, 23);  // before the first piece comes
+  });
+  ASSERT_TRUE(run_until([&] {
+    return !seen(bob.sink, Kind::paused).empty() && !seen(alice.sink, Kind::paused).empty();
+  })) << trail({&alice, &bob});
+  EXPECT_EQ(seen(bob.sink, Kind::paused)[0].view.code, Code::disk_full);
+  EXPECT_EQ(seen(alice.sink, Kind::paused)[0].view.code, Code::disk_full);
+  EXPECT_EQ(bob.transfers->list().back().state, State::paused);
+  fs::remove(filler);
+  ASSERT_TRUE(run_until([&] {
+    return !seen(bob.sink, Kind::done).empty() && !seen(alice.sink, Kind::done).empty();
+  })) << trail({&alice, &bob});
+  EXPECT_FALSE(seen(bob.sink, Kind::resumed).empty());
+  EXPECT_FALSE(seen(alice.sink, Kind::resumed).empty());
+  EXPECT_EQ(contents(small / "in" / "big.bin"), contents(big));
+}
+
+TEST_F(TransferServiceTest, TransfersBothWaysAndFromTwoPeersRunTogetherWhileChatGoesOn) {
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  auto& carol = add("carol");
+  connect(alice, bob);
+  bob.node->connect(carol.address());
+  ASSERT_TRUE(run_until([&] { return bob.node->connected_peers().size() == 2; }));
+  const fs::path a = root_ / "from-alice.bin";
+  const fs::path c = root_ / "from-carol.bin";
+  const fs::path b = root_ / "from-bob.bin";
+  write_pattern(a, 20u << 20, 31);
+  write_pattern(c, 20u << 20, 32);
+  write_pattern(b, 20u << 20, 33);
+  alice.transfers->offer(bob.node->id(), {a}, [](Outcome<TransferId>) {});
+  carol.transfers->offer(bob.node->id(), {c}, [](Outcome<TransferId>) {});
+  bob.transfers->offer(alice.node->id(), {b}, [](Outcome<TransferId>) {});
+  ASSERT_TRUE(run_until([&] {
+    return seen(bob.sink, Kind::offered).size() == 3 && seen(alice.sink, Kind::offered).size() == 2;
+  }));
+  for (const auto& offer : seen(bob.sink, Kind::offered)) {
+    if (offer.view.direction == Direction::in) {
+      bob.transfers->accept(offer.view.id, root_ / "bob-in", [](Outcome<TransferView>) {});
+    }
+  }
+  for (const auto& offer : seen(alice.sink, Kind::offered)) {
+    if (offer.view.direction == Direction::in) {
+      alice.transfers->accept(offer.view.id, root_ / "alice-in", [](Outcome<TransferView>) {});
+    }
+  }
+  // Chat while the files move: every message arrives, and before the transfers end.
+  ASSERT_TRUE(run_until([&] { return !seen(bob.sink, Kind::progress).empty(); }));
+  for (int i = 0; i < 20; ++i) {
+    alice.node->send_message("bob", "a" + std::to_string(i));
+    carol.node->send_message("bob", "c" + std::to_string(i));
+  }
+  ASSERT_TRUE(run_until([&] { return bob.sink.count_messages() == 40; }));
+  ASSERT_TRUE(run_until([&] {
+    return seen(bob.sink, Kind::done).size() == 3 && seen(alice.sink, Kind::done).size() == 2 &&
+           seen(carol.sink, Kind::done).size() == 1;
+  })) << trail({&alice, &bob, &carol});
+  EXPECT_EQ(contents(root_ / "bob-in" / "from-alice.bin"), contents(a));
+  EXPECT_EQ(contents(root_ / "bob-in" / "from-carol.bin"), contents(c));
+  EXPECT_EQ(contents(root_ / "alice-in" / "from-bob.bin"), contents(b));
 }
 
 }  // namespace
