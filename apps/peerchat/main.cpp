@@ -6,6 +6,7 @@
 #include "cli/app.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/help.hpp"
+#include "tls/peer_id.hpp"
 
 namespace {
 
@@ -43,7 +44,8 @@ int main(int argc, char** argv) {
              "\nExamples:\n"
              "  peerchat --name alice --port 7001\n"
              "  peerchat --name bob --port 7002 --connect 127.0.0.1:7001\n"
-             "  peerchat send --name bot --to 127.0.0.1:7001 \"build finished\"\n");
+             "  peerchat send --name bot --to 127.0.0.1:7001 \"build finished\"\n"
+             "  peerchat send-file --name bot --to 127.0.0.1:7001 build/report.pdf logs/\n");
 
   PeerOptions peer;
   add_common(app, peer.common, true);
@@ -60,6 +62,20 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
 
+  app.add_option("--download-dir", peer.download_dir,
+                 "where accepted files go unless /accept names a folder (default: "
+                 "$XDG_DOWNLOAD_DIR/peerchat, else ~/Downloads/peerchat)")
+      ->type_name("DIR");
+  app.add_option("--accept-files-from", peer.accept_files_from,
+                 "accept files offered by this peer ID into the download dir without asking "
+                 "(repeatable; nobody by default)")
+      ->type_name("PEER_ID")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check([](const std::string& text) {
+        auto id = peerchat::tls::PeerId::parse(text);
+        return id ? std::string() : id.error().message;
+      });
+
   SendOptions send;
   std::vector<std::string> words;
   auto* send_command = app.add_subcommand("send", "send one message and wait for its ACK");
@@ -69,6 +85,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   send_command->add_option("text", words, "the message")->required();
+
+  SendFileOptions send_file;
+  auto* send_file_command = app.add_subcommand(
+      "send-file", "offer files and folders to a peer and wait until it has verified them all");
+  add_common(*send_file_command, send_file.common, false);
+  send_file_command->add_option("--to", send_file.to, "HOST:PORT or ID@HOST:PORT of the peer")
+      ->required();
+  send_file_command->add_option("paths", send_file.paths, "files and folders to send")->required();
 
   CommonOptions id_options;
   auto* id_command = app.add_subcommand("id", "print this identity's peer ID");
@@ -95,6 +119,7 @@ int main(int argc, char** argv) {
     }
     return run_send(send);
   }
+  if (*send_file_command) return run_send_file(send_file);
   if (*id_command) return run_id(id_options);
   return run_peer(peer);
 }

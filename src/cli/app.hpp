@@ -1,4 +1,5 @@
-// cli: the three things the peerchat executable does: run a peer, send one message, print an ID.
+// cli: what the peerchat executable does: run a peer, send one message, send files, print an
+// ID.
 #pragma once
 
 #include <cstddef>
@@ -22,7 +23,9 @@ struct PeerOptions {
   CommonOptions common;
   std::uint16_t port = 7001;
   std::vector<std::string> connect;
-  std::size_t send_queue = 10'000;  // per peer, messages not yet acknowledged
+  std::size_t send_queue = 10'000;             // per peer, messages not yet acknowledged
+  std::string download_dir;                    // empty: default_download_dir()
+  std::vector<std::string> accept_files_from;  // full peer IDs
 };
 
 struct SendOptions {
@@ -32,7 +35,14 @@ struct SendOptions {
   int timeout_s = 30;
 };
 
+struct SendFileOptions {
+  CommonOptions common;
+  std::string to;
+  std::vector<std::string> paths;
+};
+
 int run_peer(const PeerOptions& options);
+int run_send_file(const SendFileOptions& options);
 int run_send(const SendOptions& options);
 int run_id(const CommonOptions& options);
 

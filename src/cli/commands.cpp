@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "cli/words.hpp"
+
 namespace peerchat::cli {
 namespace {
 
@@ -82,6 +84,29 @@ bool CommandInterpreter::handle_line(std::string_view raw) {
       query_ = peer;
       if (hooks_.query) hooks_.query(query_, node_.display_name(*peer));
     }
+  } else if (command == "/sendfile") {
+    auto words = split_words(rest);
+    if (!words) return usage(words.failure().message);
+    if (words->size() < 2) return usage("usage: /sendfile PEER PATH... (quote paths with spaces)");
+    std::vector<std::filesystem::path> paths(words->begin() + 1, words->end());
+    node_.send_files(words->front(), std::move(paths));
+  } else if (command == "/accept") {
+    auto words = split_words(rest);
+    if (!words) return usage(words.failure().message);
+    if (words->empty() || words->size() > 2) return usage("usage: /accept TRANSFER [DIR]");
+    node_.accept(words->front(),
+                 words->size() == 2 ? std::filesystem::path((*words)[1]) : std::filesystem::path());
+  } else if (command == "/decline" || command == "/cancel") {
+    if (rest.empty() || rest.find_first_of(" \t") != std::string_view::npos) {
+      return usage(fmt::format("usage: {} TRANSFER", command));
+    }
+    if (command == "/decline") {
+      node_.decline(rest);
+    } else {
+      node_.cancel(rest);
+    }
+  } else if (command == "/transfers") {
+    node_.show_transfers();
   } else if (command == "/quit" || command == "/exit") {
     if (hooks_.quit) hooks_.quit();
   } else if (command == "/help") {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace peerchat::cli {
@@ -97,6 +98,35 @@ bool JsonCommands::handle(std::string_view line) {
     // Answered once the session is open (with the peer), or with why it could not be.
     return run(node::command::Connect{*target});
   }
+  if (command == "sendfile") {
+    const auto peer = text_field(request, "peer");
+    auto paths = request.find("paths");
+    const bool strings = paths != request.end() && paths->is_array() && !paths->empty() &&
+                         std::all_of(paths->begin(), paths->end(),
+                                     [](const nlohmann::json& path) { return path.is_string(); });
+    if (!peer || !strings) {
+      return usage("sendfile needs \"peer\" and \"paths\" (a non-empty list of strings)");
+    }
+    std::vector<std::filesystem::path> list;
+    for (const auto& path : *paths) list.emplace_back(path.get<std::string>());
+    // Answered once the manifest is built and offered, with the transfer's ID.
+    return run(node::command::SendFile{*peer, std::move(list)});
+  }
+  if (command == "accept" || command == "decline" || command == "cancel") {
+    const auto transfer = text_field(request, "transfer");
+    if (!transfer) {
+      return usage(fmt::format("{} needs \"transfer\": a transfer ID or a prefix of it", command));
+    }
+    if (command == "decline") return run(node::command::Decline{*transfer});
+    if (command == "cancel") return run(node::command::Cancel{*transfer});
+    std::filesystem::path dir;
+    if (auto it = request.find("dir"); it != request.end()) {
+      if (!it->is_string()) return usage("accept's \"dir\" is a string: the folder to save into");
+      dir = it->get<std::string>();
+    }
+    return run(node::command::Accept{*transfer, std::move(dir)});
+  }
+  if (command == "transfers") return run(node::command::ListTransfers{});
   if (command == "help") {
     answer(succeeded(id, command, {{"text", hooks_.help ? std::string(hooks_.help()) : ""}}));
     return true;
@@ -124,10 +154,11 @@ bool JsonCommands::handle(std::string_view line) {
     if (hooks_.quit) hooks_.quit();
     return true;
   }
-  answer(failed(id, command, Code::unknown_command,
-                fmt::format("unknown command \"{}\"; the commands are send, peers, history, "
-                            "connect, query, help and quit",
-                            command)));
+  answer(failed(
+      id, command, Code::unknown_command,
+      fmt::format("unknown command \"{}\"; the commands are send, peers, history, "
+                  "connect, query, sendfile, accept, decline, cancel, transfers, help and quit",
+                  command)));
   return true;
 }
 

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "cli/transfer_render.hpp"
+
 namespace peerchat::cli {
 namespace {
 
@@ -78,11 +80,8 @@ struct Human {
     return fmt::format("* {} (request {}): ok", sanitize_for_terminal(e.command),
                        sanitize_for_terminal(e.request_id));
   }
-  // Placeholder until the REPL's transfer rendering (offer, progress bar, summary) lands.
-  std::string operator()(const node::event::Transfer& e) const {
-    return fmt::format("* {} {} ({})", node::event_name(node::Event{e}),
-                       transfer::to_hex(e.view.id).substr(0, 8), sanitize_for_terminal(e.name));
-  }
+  std::string operator()(const node::event::Transfer& e) const { return render_transfer(e); }
+  std::string operator()(const node::event::Transfers& e) const { return render_transfers(e); }
   std::string operator()(const node::event::Problem& e) const {
     return fmt::format("! {}: {}", e.warning ? "warning" : "error",
                        sanitize_for_terminal(e.message));
@@ -112,6 +111,31 @@ std::string sanitize_for_terminal(std::string_view text) {
 
 std::string render_human(const node::Event& event) {
   return std::visit(Human{}, event);
+}
+
+void HumanSink::emit(const node::Event& event) {
+  if (const auto* transfer = std::get_if<node::event::Transfer>(&event)) {
+    using Kind = node::event::Transfer::Kind;
+    const std::string key = transfer::to_hex(transfer->view.id);
+    switch (transfer->kind) {
+      case Kind::progress:
+        // Progress is only for a live line redrawn in place; never a line per update.
+        if (live_) live_(key, progress_line(*transfer));
+        return;
+      case Kind::paused:
+        if (live_) live_(key, progress_line(*transfer));
+        break;
+      case Kind::done:
+      case Kind::failed:
+      case Kind::cancelled:
+      case Kind::declined:
+        if (live_) live_(key, {});
+        break;
+      default:
+        break;
+    }
+  }
+  print_(render_human(event));
 }
 
 JsonSink::JsonSink(std::FILE* out)

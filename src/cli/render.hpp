@@ -35,15 +35,20 @@ class JsonSink final : public node::EventSink, public node::EventSubscriber {
   LineOutput* out_;
 };
 
-// Renders events for people and hands the lines to `print` (e.g. the terminal).
+// Renders events for people and hands the lines to `print` (e.g. the terminal). Transfer
+// progress goes only to `live` (a line under a key, redrawn in place; an empty line removes
+// it), and without `live` (output that is not a terminal) is not shown at all.
 class HumanSink final : public node::EventSink, public node::EventSubscriber {
  public:
-  explicit HumanSink(std::function<void(std::string)> print) : print_(std::move(print)) {}
-  void emit(const node::Event& event) override { print_(render_human(event)); }
+  using Live = std::function<void(const std::string& key, std::string line)>;
+  explicit HumanSink(std::function<void(std::string)> print, Live live = nullptr)
+      : print_(std::move(print)), live_(std::move(live)) {}
+  void emit(const node::Event& event) override;
   void on_event(std::uint64_t, const node::Event& event) override { emit(event); }
 
  private:
   std::function<void(std::string)> print_;
+  Live live_;
 };
 
 }  // namespace peerchat::cli

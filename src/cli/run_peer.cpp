@@ -99,6 +99,11 @@ int run_peer(const PeerOptions& options) {
 
   std::optional<Terminal> terminal;
   if (interactive) terminal.emplace(0, 1);
+  // Logs for a terminal go above the input line; logs redirected elsewhere stay there.
+  std::optional<LogsThrough> logs;
+  if (terminal && Terminal::is_interactive(2)) {
+    logs.emplace([&](std::string line) { terminal->print(std::move(line)); });
+  }
   // Off the I/O thread: a reader that stops reading our stdout must not stall any session.
   std::optional<QueuedOutput> output;
   if (!terminal) output.emplace(1, options.common.json ? json_drop_notice : human_drop_notice);
@@ -106,8 +111,12 @@ int run_peer(const PeerOptions& options) {
   if (options.common.json) {
     printer = std::make_unique<JsonSink>(*output);
   } else if (terminal) {
+    // Transfer progress bars are redrawn in place above the input line.
     printer =
-        std::make_unique<HumanSink>([&](std::string line) { terminal->print(std::move(line)); });
+        std::make_unique<HumanSink>([&](std::string line) { terminal->print(std::move(line)); },
+                                    [&](const std::string& key, std::string line) {
+                                      terminal->set_live(key, std::move(line));
+                                    });
   } else {
     printer = std::make_unique<HumanSink>(
         [&](std::string line) { output->write_line(std::move(line), "line"); });
@@ -127,6 +136,11 @@ int run_peer(const PeerOptions& options) {
   node::NodeConfig config = node_config(options.common, profile->name);
   config.port = options.port;
   config.max_queue_per_peer = options.send_queue;
+  auto transfer = transfer_config(options);
+  if (!transfer) {
+    return fail_start(options.common.json, Code::usage, transfer.failure().message, kExitUsage);
+  }
+  config.transfer = std::move(*transfer);
   Failpoints failpoints = Failpoints::from_environment();
   config.failpoints = &failpoints;
   node::Node node(io, config, *profile->identity, *profile->store, clock, random, bus);

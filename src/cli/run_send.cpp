@@ -15,17 +15,7 @@ namespace peerchat::cli {
 namespace {
 
 int exit_code_for(Code code) {
-  if (code == Code::bad_address) return kExitUsage;
-  if (code == Code::connection_refused || code == Code::timeout || code == Code::resolve_failed ||
-      code == Code::connect_failed) {
-    return kExitConnect;
-  }
-  if (code == Code::tls_failed || code == Code::identity_mismatch ||
-      code == Code::version_mismatch || code == Code::self_connection) {
-    return kExitAuthentication;
-  }
-  if (code == Code::invalid_text) return kExitUsage;
-  return kExitNotDelivered;
+  return code == Code::invalid_text ? kExitUsage : dial_exit_code(code, kExitNotDelivered);
 }
 
 // Watches the node's events and decides when the one-shot send is over.
@@ -107,11 +97,7 @@ int run_send(const SendOptions& options) {
   asio::io_context io(1);
   SystemClock clock;
   SystemRandom random;
-  node::NodeConfig config;
-  config.name = profile->name;
-  config.listen = false;
-  config.redial = false;
-  config.protocol.handshake_timeout = std::chrono::seconds(options.common.handshake_timeout_s);
+  const node::NodeConfig config = one_shot_config(*profile, options.common);
   SendWatcher watcher(io, options);
   node::Node node(io, config, *profile->identity, *profile->store, clock, random, watcher);
   watcher.bind(node);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,6 +63,21 @@ void Terminal::print(std::string text) {
   wake();
 }
 
+void Terminal::set_live(const std::string& key, std::string line) {
+  {
+    std::lock_guard lock(mutex_);
+    live_.set(key, std::move(line));
+    live_changed_ = true;
+  }
+  wake();
+}
+
+std::size_t Terminal::columns() const {
+  winsize size{};
+  if (::ioctl(out_fd_, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return 80;
+}
+
 void Terminal::stop() {
   {
     std::lock_guard lock(mutex_);
@@ -91,17 +107,19 @@ void Terminal::redraw() {
   write_all(editor_.render(prompt));
 }
 
-void Terminal::flush_printed() {
-  std::vector<std::string> lines;
+void Terminal::flush_printed(std::optional<std::string> submitted) {
+  const std::size_t width = columns();
+  std::string out;
   {
     std::lock_guard lock(mutex_);
-    lines.swap(queued_);
-  }
-  if (lines.empty()) return;
-  std::string out = "\r\x1b[K";  // erase the input line, print, then redraw it below
-  for (auto& text : lines) {
-    out += text;
-    if (text.empty() || text.back() != '\n') out += '\n';
+    if (queued_.empty() && !live_changed_ && !submitted) return;
+    std::vector<std::string> lines;
+    if (submitted) lines.push_back(std::move(*submitted));
+    for (auto& text : queued_) lines.push_back(std::move(text));
+    queued_.clear();
+    live_changed_ = false;
+    // Erase the live lines and the input line, print, then draw both again below.
+    out = live_.repaint(lines, width);
   }
   write_all(out);
   redraw();
@@ -141,15 +159,25 @@ void Terminal::run(const std::function<void(std::string)>& on_line,
         case LineEditor::Action::redraw:
           redraw();
           break;
-        case LineEditor::Action::clear_screen:
+        case LineEditor::Action::clear_screen: {
           write_all("\x1b[H\x1b[2J");
-          redraw();
+          {
+            std::lock_guard lock(mutex_);
+            live_.forget_drawn();
+            live_changed_ = true;
+          }
+          flush_printed();
           break;
+        }
         case LineEditor::Action::submit: {
           std::string line = editor_.take_line();
-          // Leave the typed line in the scrollback, then start a fresh prompt.
-          write_all("\r\n");
-          redraw();
+          std::string prompt;
+          {
+            std::lock_guard lock(mutex_);
+            prompt = prompt_;
+          }
+          // Leave the typed line in the scrollback (above the live lines), then a fresh prompt.
+          flush_printed(prompt + line);
           on_line(std::move(line));
           break;
         }
@@ -161,6 +189,11 @@ void Terminal::run(const std::function<void(std::string)>& on_line,
           break;
       }
     }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    live_.clear();
+    live_changed_ = true;
   }
   flush_printed();
   write_all("\r\x1b[K");

@@ -6,10 +6,12 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/line_editor.hpp"
+#include "cli/live_area.hpp"
 
 namespace peerchat::cli {
 
@@ -26,6 +28,9 @@ class Terminal {
   void set_prompt(std::string prompt);
   // Thread-safe: queues text (one or more lines) to print above the input line.
   void print(std::string text);
+  // Thread-safe: a line kept just above the input line and redrawn in place (a progress
+  // bar), under `key`; an empty line removes it.
+  void set_live(const std::string& key, std::string line);
 
   // The terminal thread's loop: edits input, calls on_line for each submitted line, until
   // stop() or the input ends. Ctrl-C calls on_interrupt; Ctrl-D on an empty line calls on_eof.
@@ -36,8 +41,11 @@ class Terminal {
 
  private:
   void wake();
-  void flush_printed();
+  // Prints what is queued, after `submitted` (the prompt and line just entered), and redraws
+  // the live lines and the input line below it.
+  void flush_printed(std::optional<std::string> submitted = std::nullopt);
   void redraw();
+  std::size_t columns() const;
   void write_all(const std::string& bytes);
   void restore();
 
@@ -50,6 +58,8 @@ class Terminal {
 
   std::mutex mutex_;  // guards the fields below, shared with other threads
   std::vector<std::string> queued_;
+  LiveArea live_;
+  bool live_changed_ = false;
   std::string prompt_ = "> ";
   bool stopping_ = false;
 };

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace peerchat::node {
 
@@ -28,12 +30,36 @@ struct History {
   std::string peer;
   std::size_t count = 20;
 };
+// Offer files and folders to a peer; relative paths are taken from the process's working dir.
+// Answered once the manifest is built and offered, with the transfer's ID.
+struct SendFile {
+  std::string peer;
+  std::vector<std::filesystem::path> paths;
+};
+// `transfer` is a transfer ID or a unique prefix of it (at least 4 hex digits).
+// Accept an offer into `dir` (empty: the download dir); answered once it is set up.
+struct Accept {
+  std::string transfer;
+  std::filesystem::path dir;
+};
+struct Decline {
+  std::string transfer;
+};
+// Either side, any time before it is done.
+struct Cancel {
+  std::string transfer;
+};
+// Current transfers and the most recent finished ones.
+struct ListTransfers {};
 
 }  // namespace command
 
-using Command = std::variant<command::Send, command::Connect, command::ListPeers, command::History>;
+using Command = std::variant<command::Send, command::Connect, command::ListPeers, command::History,
+                             command::SendFile, command::Accept, command::Decline, command::Cancel,
+                             command::ListTransfers>;
 
-// The command's name in JSON ("send", "connect", "peers", "history").
+// The command's name in JSON ("send", "connect", "peers", "history", "sendfile", "accept",
+// "decline", "cancel", "transfers").
 std::string_view command_name(const Command& command);
 
 }  // namespace peerchat::node

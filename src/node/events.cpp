@@ -21,6 +21,10 @@ json summary(json object, const PeerSummary& peer) {
   return object;
 }
 
+std::string_view direction_name(transfer::Direction direction) {
+  return direction == transfer::Direction::in ? "in" : "out";
+}
+
 struct ToJson {
   json operator()(const event::Ready& e) const {
     return {{"event", "ready"},
@@ -110,7 +114,7 @@ struct ToJson {
               {"transfer", transfer::to_hex(v.id)},
               {"peer", v.peer.to_string()},
               {"name", e.name},
-              {"direction", v.direction == transfer::Direction::in ? "in" : "out"}};
+              {"direction", direction_name(v.direction)}};
     const auto files = [&] {
       json list = json::array();
       for (const auto& file : e.files) {
@@ -159,6 +163,11 @@ struct ToJson {
         break;
     }
     return j;
+  }
+  json operator()(const event::Transfers& e) const {
+    json list = json::array();
+    for (const auto& transfer : e.transfers) list.push_back(to_json(transfer));
+    return {{"event", "transfers"}, {"transfers", std::move(list)}};
   }
 };
 
@@ -337,6 +346,25 @@ json to_json(const Event& event) {
   return std::visit(ToJson{}, event);
 }
 
+json to_json(const TransferSummary& transfer) {
+  const auto& v = transfer.view;
+  json j = {{"id", transfer::to_hex(v.id)},
+            {"peer", v.peer.to_string()},
+            {"name", transfer.name},
+            {"direction", direction_name(v.direction)},
+            {"state", transfer::state_name(v.state)},
+            {"bytes", v.bytes},
+            {"total_bytes", v.total_bytes},
+            {"files", v.files},
+            {"title", v.title},
+            {"destination", v.destination},
+            {"message", v.message}};
+  if (v.state == transfer::State::failed || v.state == transfer::State::paused) {
+    j["code"] = name(v.code);
+  }
+  return j;
+}
+
 std::string_view event_name(const Event& event) {
   struct Name {
     std::string_view operator()(const event::Ready&) const { return "ready"; }
@@ -352,6 +380,7 @@ std::string_view event_name(const Event& event) {
       return e.warning ? "warning" : "error";
     }
     std::string_view operator()(const event::Result&) const { return "result"; }
+    std::string_view operator()(const event::Transfers&) const { return "transfers"; }
     std::string_view operator()(const event::Transfer& e) const {
       switch (e.kind) {
         case event::Transfer::Kind::offered:

@@ -26,6 +26,12 @@ struct PeerSummary {
   std::string direction;  // "in" or "out"
 };
 
+// A transfer as /transfers lists it, with its peer's display name.
+struct TransferSummary {
+  transfer::TransferView view;
+  std::string name;
+};
+
 namespace event {
 
 struct Ready {
@@ -114,6 +120,11 @@ struct Transfer {
   bool by_peer = false;                   // cancelled
 };
 
+// The answer to /transfers: current transfers and the most recent finished ones, oldest first.
+struct Transfers {
+  std::vector<TransferSummary> transfers;
+};
+
 // The one answer to a JSON command, under the caller's request ID.
 struct Result {
   std::string request_id;
@@ -127,12 +138,16 @@ struct Result {
 
 }  // namespace event
 
-using Event = std::variant<event::Ready, event::Connected, event::Queued, event::Sent,
-                           event::Message, event::Delivered, event::Disconnected, event::Peers,
-                           event::History, event::Problem, event::Result, event::Transfer>;
+using Event =
+    std::variant<event::Ready, event::Connected, event::Queued, event::Sent, event::Message,
+                 event::Delivered, event::Disconnected, event::Peers, event::History,
+                 event::Problem, event::Result, event::Transfer, event::Transfers>;
 
 // One JSON object per event, with an "event" field naming it (the --json contract).
 nlohmann::ordered_json to_json(const Event& event);
+// One transfer as the `transfers` event lists it: id, peer, name, direction, state, bytes,
+// total_bytes, files, title, destination, message (and code, when failed or paused).
+nlohmann::ordered_json to_json(const TransferSummary& transfer);
 // The same object as one line of text, with "event_seq" last when `seq` is not 0. The events
 // sent for every message (queued, sent, delivered, message) are written directly, without
 // building a JSON tree: byte for byte what dumping to_json() would give.

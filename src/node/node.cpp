@@ -43,6 +43,30 @@ event::Result succeeded(std::string id, std::string_view command, json data) {
                        std::make_shared<const json>(std::move(data))};
 }
 
+Failure files_off() {
+  return Failure{Code::usage, "file transfer is off in this peer"};
+}
+
+// Relative to the working directory now, so that the result does not depend on when the
+// service's worker gets to it.
+std::filesystem::path absolute_path(const std::filesystem::path& path) {
+  if (path.empty() || path.is_absolute()) return path;
+  std::error_code ignored;
+  auto absolute = std::filesystem::absolute(path, ignored);
+  return absolute.empty() ? path : absolute.lexically_normal();
+}
+
+// Finds the transfer `query` names, then does `act` to it.
+Outcome<transfer::TransferId> on_found(
+    transfer::TransferService* service, std::string_view query,
+    Outcome<bool> (transfer::TransferService::*act)(const transfer::TransferId&)) {
+  if (service == nullptr) return files_off();
+  auto id = service->find(query);
+  if (!id) return id.failure();
+  if (auto done = (service->*act)(*id); !done) return done.failure();
+  return *id;
+}
+
 }  // namespace
 
 std::string_view command_name(const Command& command) {
@@ -51,6 +75,11 @@ std::string_view command_name(const Command& command) {
     std::string_view operator()(const command::Connect&) const { return "connect"; }
     std::string_view operator()(const command::ListPeers&) const { return "peers"; }
     std::string_view operator()(const command::History&) const { return "history"; }
+    std::string_view operator()(const command::SendFile&) const { return "sendfile"; }
+    std::string_view operator()(const command::Accept&) const { return "accept"; }
+    std::string_view operator()(const command::Decline&) const { return "decline"; }
+    std::string_view operator()(const command::Cancel&) const { return "cancel"; }
+    std::string_view operator()(const command::ListTransfers&) const { return "transfers"; }
   };
   return std::visit(Name{}, command);
 }
@@ -400,6 +429,49 @@ void Node::connect(std::string_view target, std::function<void(Outcome<PeerSumma
   parts_->manager.connect(target, std::move(done), /*report=*/false);
 }
 
+void Node::offer_files(std::string_view peer_query, std::vector<std::filesystem::path> paths,
+                       std::function<void(Outcome<transfer::TransferId>)> done) {
+  auto* service = transfers();
+  if (service == nullptr) return done(files_off());
+  if (paths.empty()) return done(Failure{Code::usage, "name at least one file or folder to send"});
+  auto target = find_peer(peer_query);
+  if (!target) return done(target.failure());
+  for (auto& path : paths) path = absolute_path(path);
+  service->offer(*target, std::move(paths), std::move(done));
+}
+
+void Node::accept_transfer(std::string_view transfer_query, std::filesystem::path dir,
+                           std::function<void(Outcome<TransferSummary>)> done) {
+  auto* service = transfers();
+  if (service == nullptr) return done(files_off());
+  auto id = service->find(transfer_query);
+  if (!id) return done(id.failure());
+  service->accept(*id, absolute_path(dir),
+                  [this, done = std::move(done)](Outcome<transfer::TransferView> accepted) {
+                    if (!accepted) return done(accepted.failure());
+                    done(TransferSummary{*accepted, display_name(accepted->peer)});
+                  });
+}
+
+Outcome<transfer::TransferId> Node::decline_transfer(std::string_view transfer_query) {
+  return on_found(transfers(), transfer_query, &transfer::TransferService::decline);
+}
+
+Outcome<transfer::TransferId> Node::cancel_transfer(std::string_view transfer_query) {
+  return on_found(transfers(), transfer_query, &transfer::TransferService::cancel);
+}
+
+Outcome<std::vector<TransferSummary>> Node::list_transfers() const {
+  const auto* service = parts_->transfers.get();
+  if (service == nullptr) return files_off();
+  std::vector<TransferSummary> list;
+  for (auto& view : service->list()) {
+    std::string name = display_name(view.peer);
+    list.push_back(TransferSummary{std::move(view), std::move(name)});
+  }
+  return list;
+}
+
 void Node::execute(std::string request_id, Command command,
                    std::function<void(event::Result)> done) {
   const std::string_view name = command_name(command);
@@ -423,6 +495,43 @@ void Node::execute(std::string request_id, Command command,
   }
   if (std::holds_alternative<command::ListPeers>(command)) {
     return answer(json{{"peers", to_json(event::Peers{peers()})["peers"]}});
+  }
+  if (auto* send_file = std::get_if<command::SendFile>(&command)) {
+    auto target = find_peer(send_file->peer);
+    if (!target) return answer(target.failure());
+    return offer_files(
+        send_file->peer, std::move(send_file->paths),
+        [answer, peer = *target](Outcome<transfer::TransferId> offered) {
+          if (!offered) return answer(offered.failure());
+          answer(json{{"transfer", transfer::to_hex(*offered)}, {"peer", peer.to_string()}});
+        });
+  }
+  if (auto* accept = std::get_if<command::Accept>(&command)) {
+    return accept_transfer(accept->transfer, std::move(accept->dir),
+                           [answer](Outcome<TransferSummary> accepted) {
+                             if (!accepted) return answer(accepted.failure());
+                             // The transfer as /transfers lists it, its ID as "transfer".
+                             json fields = to_json(*accepted);
+                             json data = {{"transfer", fields["id"]}};
+                             fields.erase("id");
+                             for (const auto& [key, value] : fields.items()) data[key] = value;
+                             answer(std::move(data));
+                           });
+  }
+  if (auto* decline = std::get_if<command::Decline>(&command)) {
+    auto declined = decline_transfer(decline->transfer);
+    if (!declined) return answer(declined.failure());
+    return answer(json{{"transfer", transfer::to_hex(*declined)}});
+  }
+  if (auto* cancel = std::get_if<command::Cancel>(&command)) {
+    auto cancelled = cancel_transfer(cancel->transfer);
+    if (!cancelled) return answer(cancelled.failure());
+    return answer(json{{"transfer", transfer::to_hex(*cancelled)}});
+  }
+  if (std::holds_alternative<command::ListTransfers>(command)) {
+    auto list = list_transfers();
+    if (!list) return answer(list.failure());
+    return answer(json{{"transfers", to_json(event::Transfers{std::move(*list)})["transfers"]}});
   }
   const auto& query = std::get<command::History>(command);
   history(query.peer, query.count, [answer](Outcome<event::History> found) {
@@ -479,6 +588,36 @@ std::optional<tls::PeerId> Node::resolve_peer(std::string_view query) {
     return std::nullopt;
   }
   return *found;
+}
+
+void Node::send_files(std::string_view peer_query, std::vector<std::filesystem::path> paths) {
+  offer_files(peer_query, std::move(paths), [this](Outcome<transfer::TransferId> offered) {
+    if (!offered) report_error(offered.failure().code, offered.failure().message);
+  });
+}
+
+void Node::accept(std::string_view transfer_query, std::filesystem::path dir) {
+  accept_transfer(transfer_query, std::move(dir), [this](Outcome<TransferSummary> accepted) {
+    if (!accepted) report_error(accepted.failure().code, accepted.failure().message);
+  });
+}
+
+void Node::decline(std::string_view transfer_query) {
+  if (auto declined = decline_transfer(transfer_query); !declined) {
+    report_error(declined.failure().code, declined.failure().message);
+  }
+}
+
+void Node::cancel(std::string_view transfer_query) {
+  if (auto cancelled = cancel_transfer(transfer_query); !cancelled) {
+    report_error(cancelled.failure().code, cancelled.failure().message);
+  }
+}
+
+void Node::show_transfers() {
+  auto list = list_transfers();
+  if (!list) return report_error(list.failure().code, list.failure().message);
+  parts_->events.emit(event::Transfers{std::move(*list)});
 }
 
 bool Node::queue_has_room(const tls::PeerId& peer) const {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -102,6 +103,16 @@ class Node final {
   void history(std::string_view peer_query, std::size_t count,
                std::function<void(Outcome<event::History>)> done);
   void connect(std::string_view target, std::function<void(Outcome<PeerSummary>)> done);
+  // File transfer (each fails with usage when NodeConfig::files is off). `transfer` queries are
+  // a transfer ID or a unique prefix of it: unknown_transfer, ambiguous_transfer. Relative
+  // paths are taken from the process's working directory.
+  void offer_files(std::string_view peer_query, std::vector<std::filesystem::path> paths,
+                   std::function<void(Outcome<transfer::TransferId>)> done);
+  void accept_transfer(std::string_view transfer_query, std::filesystem::path dir,
+                       std::function<void(Outcome<TransferSummary>)> done);
+  Outcome<transfer::TransferId> decline_transfer(std::string_view transfer_query);
+  Outcome<transfer::TransferId> cancel_transfer(std::string_view transfer_query);
+  Outcome<std::vector<TransferSummary>> list_transfers() const;
 
   // For the REPL: results as events, failures as error events.
   void connect(std::string_view target);
@@ -110,6 +121,13 @@ class Node final {
   void list_peers();
   void show_history(std::string_view peer_query, std::size_t count);
   std::optional<tls::PeerId> resolve_peer(std::string_view query);
+  // The transfer's own events (transfer_offered, _accepted, _declined, _cancelled) show
+  // success; these report failures as error events, and show_transfers emits `transfers`.
+  void send_files(std::string_view peer_query, std::vector<std::filesystem::path> paths);
+  void accept(std::string_view transfer_query, std::filesystem::path dir);
+  void decline(std::string_view transfer_query);
+  void cancel(std::string_view transfer_query);
+  void show_transfers();
 
   // False while `peer`'s queue (messages not yet acknowledged) is full: a send would fail with
   // queue_full. Front ends that can wait (a script's stdin) hold their input until it is not.

@@ -1,0 +1,18 @@
+// cli: splitting a command line's arguments the way a shell would, so that paths with spaces
+// can be typed: "my file.txt", 'it''s', my\ file.txt. No expansion of any kind.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/outcome.hpp"
+
+namespace peerchat::cli {
+
+// Words separated by spaces or tabs. Inside "..." a backslash escapes " and \ only; inside
+// '...' nothing is special; outside quotes a backslash escapes the next character. An
+// unterminated quote or a trailing backslash is a usage failure.
+Outcome<std::vector<std::string>> split_words(std::string_view line);
+
+}  // namespace peerchat::cli
