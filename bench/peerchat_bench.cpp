@@ -69,7 +69,19 @@ void add_tox_comparisons(std::vector<Figure>& figures) {
   const Figure* tox_messages = find("tox_messages_per_s");
   const Figure* cli_one = find("cli_throughput_1_sender");
   const Figure* cli_four = find("cli_throughput_4_senders");
+  const Figure* transfer = find("transfer_disk_to_disk_MBps");
   std::vector<Figure> more;
+  if (transfer != nullptr && transfer->value > 0) {
+    if (bulk != nullptr && bulk->value > 0) {
+      more.push_back({"transfer_vs_bulk", transfer->value / bulk->value, "ratio",
+                      "file disk to disk MB/s / one session stream's MB/s (bulk_throughput), "
+                      "same run; target >= 0.5"});
+    }
+    if (tox_file != nullptr && tox_file->value > 0) {
+      more.push_back({"transfer_vs_tox", transfer->value / tox_file->value, "ratio",
+                      "file disk to disk MB/s / Tox file transfer MB/s, same run; target >= 30"});
+    }
+  }
   if (tox_file != nullptr && bulk != nullptr && tox_file->value > 0) {
     more.push_back({"bulk_vs_tox", bulk->value / tox_file->value, "ratio",
                     "peerchat stream MB/s / Tox file transfer MB/s, same run"});
