@@ -139,8 +139,9 @@ int main(int argc, char** argv) {
       options.runs = std::max(1, std::atoi(argv[++i]));
     } else {
       std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
-                   "                      [--idle-peers N] [--cli-messages N] [--only "
-                   "session|messages|history|startup|idle|cli|store|transfer|tox]\n"
+                   "                      [--idle-peers N] [--cli-messages N] [--only PART,...]\n"
+                   "                      (parts: session, messages, history, startup, idle, cli, "
+                   "store, transfer, tox)\n"
                    "                      [--tox] [--no-baselines] [--part NAME]\n";
       return 2;
     }
@@ -156,9 +157,13 @@ int main(int argc, char** argv) {
        {"tox", run_tox},
 #endif
        {"idle", run_idle},       {"cli", run_cli},           {"transfer", run_transfer}};
+  // --only takes a comma-separated list, so that ratios across parts come from one run.
+  const auto listed = [&](std::string_view name) {
+    return ("," + only + ",").find(fmt::format(",{},", name)) != std::string::npos;
+  };
   for (const auto& [name, part] : parts) {
-    if (!only.empty() && only != name) continue;
-    if (std::string_view(name) == "tox" && !options.tox && only != "tox") continue;
+    if (!only.empty() && !listed(name)) continue;
+    if (std::string_view(name) == "tox" && !options.tox && !listed("tox")) continue;
     auto more = part(options, baselines);
     figures.insert(figures.end(), more.begin(), more.end());
   }
