@@ -1,7 +1,10 @@
-// Part `transfer`: what file transfer costs so far (issue 11). The sender's manifest (walk,
-// 1 MiB pieces, a SHA-256 of each piece and of each whole file) of one large file against
-// `sha256sum` of the same file, warm cache, same run (target: no slower); and of 10,000 files
-// of 4 KiB, where the per-file cost shows.
+// Part `transfer`: what file transfer costs (issue 11), each against a baseline of the same run.
+// The sender's manifest (walk, 1 MiB pieces, a SHA-256 of each piece and of each whole file) of
+// one large file against `sha256sum` of it, warm cache, and of 10,000 files of 4 KiB, where the
+// per-file cost shows. With --peerchat, two real processes (transfer_run.cpp): the large file
+// disk to disk (MB/s, set against the session's stream and Tox in peerchat_bench.cpp), its offer
+// against sha256sum, the receiver's RSS, chat latency during a transfer, the small files
+// against cp -r + sync, and the pieces re-sent after a kill -9 of the sender halfway.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
@@ -148,8 +151,8 @@ std::vector<Figure> end_to_end(const Options& options, const std::filesystem::pa
          "MB/s",
          fmt::format("{} file, two peerchat processes over loopback, receiver's accept to its "
                      "transfer_done (every piece and the file hashed and synced); wire_bytes "
-                     "- total_bytes: {}",
-                     mib, clean.wire_bytes - clean.total_bytes)});
+                     "- total_bytes: {}, bad_pieces: {}",
+                     mib, clean.wire_bytes - clean.total_bytes, clean.bad_pieces)});
     figures.push_back(
         {"transfer_receiver_rss_MiB",
          static_cast<double>(clean.max_rss_kib - std::min(clean.max_rss_kib, clean.idle_rss_kib)) /

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <poll.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -80,7 +82,7 @@ std::string TransferPair::start() {
       },
       Clock::now() + std::chrono::seconds(15));
   if (!failure.empty()) return failure;
-  if (!connected || !sender_knows) return "the pair did not connect within 15 s";
+  if (!connected || !sender_knows) return "the pair did not connect: " + stopped_ + " (15 s)";
   return {};
 }
 
@@ -100,7 +102,10 @@ bool TransferPair::pump(const std::function<bool(const Event&)>& handle, Clock::
       fds.push_back({peer->out(), POLLIN, 0});
       polled.push_back(peer);
     }
-    if (::poll(fds.data(), fds.size(), tick ? 2 : 50) < 0) return false;
+    if (::poll(fds.data(), fds.size(), tick ? 2 : 50) < 0) {
+      stopped_ = fmt::format("poll failed: {}", std::strerror(errno));
+      return false;
+    }
     for (std::size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       const auto at = Clock::now();
@@ -111,9 +116,14 @@ bool TransferPair::pump(const std::function<bool(const Event&)>& handle, Clock::
         event.kind = event.body.value("event", "");
         backlog_.push_back(std::move(event));
       });
-      if (!open) return false;
+      if (!open) {
+        stopped_ =
+            fmt::format("the {}'s stdout ended: it exited", from_sender ? "sender" : "receiver");
+        return false;
+      }
     }
   }
+  stopped_ = "timed out";
   return false;
 }
 
@@ -150,7 +160,7 @@ TransferOutcome TransferPair::run(const TransferPlan& plan) {
       deadline);
   if (!out.failure.empty()) return out;
   if (!offered) {
-    out.failure = "the offer did not arrive in time";
+    out.failure = "no offer: " + stopped_;
     return out;
   }
   out.prepare_s = seconds_between(offered_at, offers[transfer]);
@@ -227,17 +237,17 @@ TransferOutcome TransferPair::run(const TransferPlan& plan) {
         out.saved.emplace_back(file.value("path", ""));
       }
     }
-    // Done, and every chat sent before that delivered (or given up on at the deadline).
+    // Done, and every chat sent before that delivered (tick gives up 10 s after done).
     if (!done_at) return false;
     for (std::size_t i = 0; i < chat_sent.size(); ++i) {
       if (!chat_delivered[i]) return false;
     }
     return true;
   };
-  const bool finished = pump(handle, deadline, tick);
+  pump(handle, deadline, tick);
   if (!out.failure.empty()) return out;
   if (!done_at) {
-    out.failure = fmt::format("no transfer_done within {} s", plan.limit.count());
+    out.failure = fmt::format("no transfer_done ({}, limit {} s)", stopped_, plan.limit.count());
     return out;
   }
   if (plan.kill_sender_at_half && out.killed_at_bytes == 0) {
@@ -251,7 +261,7 @@ TransferOutcome TransferPair::run(const TransferPlan& plan) {
       out.chat_ms.push_back(1e3 * seconds_between(chat_sent[i], *chat_delivered[i]));
     }
   }
-  if (!finished) {
+  if (out.chat_ms.size() < out.chats_sent) {
     out.failure = fmt::format("only {} of {} chats sent during the transfer were delivered",
                               out.chat_ms.size(), out.chats_sent);
   }

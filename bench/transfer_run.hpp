@@ -75,7 +75,8 @@ class TransferPair {
   std::unique_ptr<CliPeer> sender_;
   std::unique_ptr<CliPeer> receiver_;
   std::deque<Event> backlog_;
-  int commands_ = 0;  // for unique command IDs
+  std::string stopped_;  // why the last pump returned false
+  int commands_ = 0;     // for unique command IDs
 };
 
 // Resident set of a process in KiB (/proc/PID/status VmRSS), 0 if unreadable.
