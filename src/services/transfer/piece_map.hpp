@@ -21,6 +21,12 @@ class PieceMap {
   void set(std::uint32_t entry, std::uint32_t piece);
   void clear(std::uint32_t entry, std::uint32_t piece);
   bool file_complete(std::uint32_t entry) const;
+  std::uint32_t held_in(std::uint32_t entry) const {
+    return entry < files_.size() ? files_[entry].held : 0;
+  }
+  std::uint32_t pieces_in(std::uint32_t entry) const {
+    return entry < files_.size() ? files_[entry].pieces : 0;
+  }
   bool complete() const;
   std::uint64_t verified_bytes() const { return verified_bytes_; }
 

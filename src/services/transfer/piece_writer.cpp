@@ -22,8 +22,12 @@ Error io_error(int error, std::string_view what, const std::string& path) {
 
 }  // namespace
 
-PieceWriter::PieceWriter(const Manifest& manifest, PieceMap& held, OpenPart open_part)
-    : manifest_(manifest), held_(held), open_part_(std::move(open_part)) {}
+PieceWriter::PieceWriter(const Manifest& manifest, PieceMap& held, OpenPart open_part,
+                         SyncAll sync_all)
+    : manifest_(manifest),
+      held_(held),
+      open_part_(std::move(open_part)),
+      sync_all_(std::move(sync_all)) {}
 
 Result<int> PieceWriter::descriptor(std::uint32_t entry) {
   if (auto it = open_.find(entry); it != open_.end()) return it->second.get();
@@ -57,23 +61,39 @@ Result<PieceVerdict> PieceWriter::write(std::uint32_t entry, std::uint32_t piece
     done += static_cast<std::size_t>(wrote);
   }
   unsynced_.push_back(PieceRef{entry, piece});
+  if (sync_all_ && ++written_[entry] + held_.held_in(entry) == held_.pieces_in(entry)) {
+    open_.erase(entry);
+    closed_unsynced_ = true;
+  }
   return PieceVerdict::written;
 }
 
 Result<std::vector<PieceRef>> PieceWriter::sync() {
   std::set<std::uint32_t> files;
   for (const auto& ref : unsynced_) files.insert(ref.entry);
+  if ((files.size() > kSyncfsFrom || closed_unsynced_) && sync_all_) {
+    closed_unsynced_ = false;
+    // Many small files: one syncfs instead of an fdatasync each (~0.35 ms apiece here).
+    if (auto synced = sync_all_(); !synced) {
+      unsynced_.clear();
+      written_.clear();
+      return synced.error();
+    }
+    files.clear();
+  }
   for (const auto entry : files) {
     if (::fdatasync(open_.at(entry).get()) != 0) {
       // What fdatasync reported cannot be retried safely (the kernel may have dropped the
       // pages): the pieces of this file since the last sync are not held, and are asked again.
       const int error = errno;
       std::erase_if(unsynced_, [&](const PieceRef& ref) { return ref.entry == entry; });
+      written_.erase(entry);
       return io_error(error, "cannot sync", manifest_.entries[entry].path + ".part");
     }
   }
   std::vector<PieceRef> durable;
   durable.swap(unsynced_);
+  written_.clear();
   for (const auto& ref : durable) held_.set(ref.entry, ref.piece);
   return durable;
 }

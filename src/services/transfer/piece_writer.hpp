@@ -35,7 +35,12 @@ class PieceWriter {
   // (Destination::open_part).
   using OpenPart = std::function<Result<UniqueFd>(std::uint32_t entry)>;
 
-  PieceWriter(const Manifest& manifest, PieceMap& held, OpenPart open_part);
+  // Syncs every file of the destination at once (Destination::sync_all); used instead of one
+  // fdatasync per file when a sync covers more than kSyncfsFrom files.
+  using SyncAll = std::function<Result<void>()>;
+  static constexpr std::size_t kSyncfsFrom = 4;
+
+  PieceWriter(const Manifest& manifest, PieceMap& held, OpenPart open_part, SyncAll sync_all = {});
   PieceWriter(const PieceWriter&) = delete;
   PieceWriter& operator=(const PieceWriter&) = delete;
 
@@ -58,8 +63,14 @@ class PieceWriter {
   const Manifest& manifest_;
   PieceMap& held_;
   OpenPart open_part_;
+  SyncAll sync_all_;
   std::map<std::uint32_t, UniqueFd> open_;
-  std::vector<PieceRef> unsynced_;  // written, not yet on disk for sure
+  std::vector<PieceRef> unsynced_;                  // written, not yet on disk for sure
+  std::map<std::uint32_t, std::uint32_t> written_;  // by entry: pieces in unsynced_
+  // Files whose every piece is written and whose descriptor was closed at once (so a window
+  // of thousands of small files never holds thousands of descriptors): the next sync covers
+  // them with sync_all.
+  bool closed_unsynced_ = false;
 };
 
 }  // namespace peerchat::transfer

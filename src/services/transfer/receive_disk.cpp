@@ -16,10 +16,12 @@ ReceiveDisk::ReceiveDisk(std::shared_ptr<const Manifest> manifest, Destination d
       destination_(std::move(destination)),
       placement_(std::move(placement)),
       held_(*manifest_),
-      writer_(*manifest_, held_,
-              [this](std::uint32_t entry) {
-                return destination_.open_part(placement_, manifest_->entries.at(entry));
-              }),
+      writer_(
+          *manifest_, held_,
+          [this](std::uint32_t entry) {
+            return destination_.open_part(placement_, manifest_->entries.at(entry));
+          },
+          [this] { return destination_.sync_all(); }),
       hashes_(manifest_->entries.size()) {}
 
 ReceiveDisk::~ReceiveDisk() {
@@ -80,7 +82,26 @@ Result<std::vector<PieceRef>> ReceiveDisk::sync() {
   return writer_.sync();
 }
 
-Result<std::filesystem::path> ReceiveDisk::finish(std::uint32_t entry) {
+std::vector<Result<std::filesystem::path>> ReceiveDisk::finish(
+    const std::vector<std::uint32_t>& entries) {
+  std::vector<Result<std::filesystem::path>> saved;
+  bool renamed = false;
+  for (const auto entry : entries) {
+    saved.push_back(finish_one(entry, /*durable=*/entries.size() == 1));
+    renamed = renamed || saved.back().ok();
+  }
+  if (entries.size() > 1 && renamed) {
+    // The renames (their data was synced before, piece by piece) on disk in one go.
+    if (auto synced = destination_.sync_all(); !synced) {
+      for (auto& result : saved) {
+        if (result) result = synced.error();
+      }
+    }
+  }
+  return saved;
+}
+
+Result<std::filesystem::path> ReceiveDisk::finish_one(std::uint32_t entry, bool durable) {
   const Entry& file = manifest_->entries.at(entry);
   writer_.close(entry);
   if (file.pieces.empty()) {
@@ -126,7 +147,7 @@ Result<std::filesystem::path> ReceiveDisk::finish(std::uint32_t entry) {
                                                  "SHA-256 the sender announced",
                                                  file.path));
   }
-  return destination_.finish(placement_, file);
+  return destination_.finish(placement_, file, durable);
 }
 
 void ReceiveDisk::remove_parts(const std::vector<bool>& finished) {

@@ -47,7 +47,9 @@ class ReceiveDisk {
   Result<std::vector<PieceRef>> sync();
   // Every piece of `entry` is held: checks the SHA-256 of the whole file (reading back only
   // what did not arrive in order), then renames it into place (Destination::finish).
-  Result<std::filesystem::path> finish(std::uint32_t entry);
+  // Many at once (small files): the renames are made durable by one sync of the file system
+  // instead of two fsyncs each.
+  std::vector<Result<std::filesystem::path>> finish(const std::vector<std::uint32_t>& entries);
   // Cancelled, declined or failed: deletes the .part of every file not yet finished.
   void remove_parts(const std::vector<bool>& finished);
 
@@ -60,6 +62,7 @@ class ReceiveDisk {
     std::uint32_t next = 0;  // the next piece the running hash needs
   };
   Hashing& hashing(std::uint32_t entry);
+  Result<std::filesystem::path> finish_one(std::uint32_t entry, bool durable);
 
   std::shared_ptr<const Manifest> manifest_;
   Destination destination_;

@@ -59,7 +59,8 @@ TEST(ReceiveDisk, PiecesOutOfOrderMakeTheFileAndItsHashIsCheckedWhole) {
   auto held = (*disk)->sync();
   ASSERT_TRUE(held.ok());
   EXPECT_EQ(held->size(), 4u);
-  auto saved = (*disk)->finish(0);
+  auto finished = (*disk)->finish({0});
+  auto& saved = finished.at(0);
   ASSERT_TRUE(saved.ok()) << saved.error().message;
   EXPECT_EQ(*saved, f.root / "in" / "f.bin");
   EXPECT_EQ(read_all(*saved), std::string(f.content.begin(), f.content.end()));
@@ -85,7 +86,8 @@ TEST(ReceiveDisk, AResumedTransferFinishesWhatARestartLeftAndRefusesAWrongWhole)
   ASSERT_TRUE((*disk)->write(0, 3, f.piece(3)).ok());
   ASSERT_TRUE((*disk)->write(0, 2, f.piece(2)).ok());
   ASSERT_TRUE((*disk)->sync().ok());
-  auto saved = (*disk)->finish(0);
+  auto finished = (*disk)->finish({0});
+  auto& saved = finished.at(0);
   ASSERT_TRUE(saved.ok()) << saved.error().message;
   EXPECT_EQ(read_all(*saved), std::string(f.content.begin(), f.content.end()));
 
@@ -98,7 +100,7 @@ TEST(ReceiveDisk, AResumedTransferFinishesWhatARestartLeftAndRefusesAWrongWhole)
   for (std::uint32_t piece = 0; piece < 4; ++piece)
     ASSERT_TRUE((*other)->write(0, piece, f.piece(piece)).ok());
   ASSERT_TRUE((*other)->sync().ok());
-  EXPECT_FALSE((*other)->finish(0).ok());
+  EXPECT_FALSE((*other)->finish({0}).at(0).ok());
   EXPECT_FALSE(fs::exists(f.root / "in" / "lie.bin"));
 }
 

@@ -152,11 +152,15 @@ void TransferService::start_receiving(Transfer& transfer) {
 
 void TransferService::request_more(Transfer& transfer) {
   if (transfer.state != State::moving || !transfer.held || !transfer.asked) return;
-  const auto connection = session_with(transfer.peer);
-  if (connection == nullptr) return;
-  if (transfer.link != connection.get()) {
-    drop_streams(transfer);  // asked on another session: asked again on this one
+  // Asked on the link while it lasts (a duplicate session opening does not cut what is in
+  // flight on it); once it is gone, on the primary session, from scratch.
+  auto connection = transfer.link != nullptr ? transfer.link_session.lock() : nullptr;
+  if (connection == nullptr) {
+    connection = session_with(transfer.peer);
+    if (connection == nullptr) return;
+    drop_streams(transfer);
     transfer.link = connection.get();
+    transfer.link_session = connection;
   }
   const Manifest& manifest = *transfer.manifest;
   if (transfer.window_used + manifest.piece_size > config_.window_bytes &&
@@ -351,39 +355,50 @@ void TransferService::synced(Transfer& transfer, const Result<std::vector<PieceR
 
 void TransferService::finish_files(Transfer& transfer) {
   const Manifest& manifest = *transfer.manifest;
+  std::vector<std::uint32_t> whole;
   for (std::uint32_t entry = 0; entry < manifest.entries.size(); ++entry) {
     if (manifest.entries[entry].kind != EntryKind::file || transfer.finished[entry] ||
         transfer.finishing.count(entry) != 0 || !transfer.held->file_complete(entry)) {
       continue;
     }
     transfer.finishing.insert(entry);
-    auto saved = std::make_shared<Result<std::filesystem::path>>(std::filesystem::path{});
+    whole.push_back(entry);
+  }
+  if (!whole.empty()) {
+    // One job for every file that became whole: small files are renamed and synced in batches.
+    auto saved = std::make_shared<std::vector<Result<std::filesystem::path>>>();
     disk_.submit(
-        key_of(transfer.id), [disk = transfer.disk, saved, entry] { *saved = disk->finish(entry); },
-        [this, alive = alive_, id = transfer.id, saved, entry] {
+        key_of(transfer.id), [disk = transfer.disk, saved, whole] { *saved = disk->finish(whole); },
+        [this, alive = alive_, id = transfer.id, saved, whole] {
           if (!*alive) return;
           auto it = transfers_.find(id);
           if (it == transfers_.end() || !it->second.live()) return;
           Transfer& receiving = it->second;
-          receiving.finishing.erase(entry);
-          if (!*saved) {
-            const Code code =
-                saved->error().code == Errc::changed ? Code::bad_pieces : Code::write_failed;
-            fail(receiving, code, saved->error().message, /*tell_peer=*/true);
-            return;
+          std::vector<store::TransferFile> files;
+          for (std::size_t i = 0; i < whole.size(); ++i) {
+            const std::uint32_t entry = whole[i];
+            receiving.finishing.erase(entry);
+            const auto& result = (*saved)[i];
+            if (!result) {
+              const Code code =
+                  result.error().code == Errc::changed ? Code::bad_pieces : Code::write_failed;
+              fail(receiving, code, result.error().message, /*tell_peer=*/true);
+              return;
+            }
+            receiving.finished[entry] = true;
+            receiving.saved[entry] = result->string();
+            files.push_back(store::TransferFile{
+                entry, {}, receiving.held->bitmap(entry), receiving.saved[entry]});
           }
-          receiving.finished[entry] = true;
-          receiving.saved[entry] = saved->value().string();
-          const store::TransferFile file{
-              entry, {}, receiving.held->bitmap(entry), receiving.saved[entry]};
           const std::int64_t now = clock_.wall_ms();
           store_.run(
-              [id, file, now](store::Store& store) {
-                return store.save_transfer_progress(id, {file}, now);
+              [id, files, now](store::Store& store) {
+                return store.save_transfer_progress(id, files, now);
               },
               [](const Result<void>&) {});
           finish_files(receiving);
         });
+    return;
   }
   // Every file in place (or none to send: folders only): done, and the sender is told.
   if (!transfer.finishing.empty()) return;
@@ -416,12 +431,8 @@ void TransferService::pause(Transfer& transfer, Code code, std::string message) 
                   code == Code::disk_full ? StatusCode::paused_disk_full : StatusCode::paused_other,
                   coded_message(code, message)}));
   // What is on its way is not wanted now: the sender stops, and it is asked again later.
-  if (const auto connection = session_with(transfer.peer)) {
-    if (transfer.link == connection.get()) {
-      for (const auto& [stream, in] : transfer.in_streams) {
-        connection->stop_stream(stream, "paused");
-      }
-    }
+  if (const auto connection = transfer.link_session.lock()) {
+    for (const auto& [stream, in] : transfer.in_streams) connection->stop_stream(stream, "paused");
   }
   drop_streams(transfer);
   observer_.transfer_paused(view_of(transfer));
@@ -449,10 +460,12 @@ void TransferService::retry_later(const TransferId& id) {
             co_return;
           }
           Transfer& transfer = found->second;
-          const std::uint64_t needed = std::min<std::uint64_t>(
-              config_.window_bytes, transfer.total_bytes - transfer.held->verified_bytes());
+          // Room for a couple of pieces is enough to go on (what the .part files hold already
+          // takes no more space); if the disk fills again, the transfer pauses again.
+          const std::uint64_t needed =
+              std::min<std::uint64_t>(2ull * transfer.manifest->piece_size,
+                                      transfer.total_bytes - transfer.held->verified_bytes());
           auto free = std::make_shared<std::uint64_t>(0);
-          auto measured = std::make_shared<bool>(false);
           disk_.submit(
               key_of(id),
               [disk = transfer.disk, free] {
@@ -473,7 +486,6 @@ void TransferService::retry_later(const TransferId& id) {
                 observer_.transfer_resumed(view_of(resumed));
                 request_more(resumed);
               });
-          (void)measured;
         }
       },
       asio::detached);

@@ -341,7 +341,15 @@ Result<UniqueFd> Destination::open_part(const Placement& placement, const Entry&
   return file;
 }
 
-Result<fs::path> Destination::finish(const Placement& placement, const Entry& entry) const {
+Result<void> Destination::sync_all() const {
+  if (::syncfs(dir_.get()) != 0) {
+    return fs_error(errno, "save", path_, "check the disk and free space, then resume");
+  }
+  return {};
+}
+
+Result<fs::path> Destination::finish(const Placement& placement, const Entry& entry,
+                                     bool durable) const {
   auto slot = open_slot(placement, entry);
   if (!slot.ok()) return slot.error();
   const int folder = slot->folder.get();
@@ -351,7 +359,7 @@ Result<fs::path> Destination::finish(const Placement& placement, const Entry& en
   if (!file) return refused_at(errno, folder, part, "open", shown);
   if (auto checked = check_part_file(file.get(), shown); !checked.ok()) return checked.error();
   // On disk before it gets its final name, so a crash never leaves a short file under it.
-  if (::fsync(file.get()) != 0) {
+  if (durable && ::fsync(file.get()) != 0) {
     return fs_error(errno, "save", shown, "check the disk and free space, then resume");
   }
   if (::fchmod(file.get(), 0644) != 0) {
@@ -365,7 +373,7 @@ Result<fs::path> Destination::finish(const Placement& placement, const Entry& en
       if (errno == EEXIST) continue;
       return fs_error(errno, "rename", shown, "check the download folder, then resume");
     }
-    if (::fsync(folder) != 0) {
+    if (durable && ::fsync(folder) != 0) {
       return fs_error(errno, "save the folder", slot->shown_folder, "check the disk, then resume");
     }
     return slot->shown_folder / final_name;

@@ -63,7 +63,13 @@ class Destination {
   // Once the file is verified: flushes NAME.part to disk, renames it to NAME without replacing
   // anything (to the next free "NAME (N)" if NAME appeared meanwhile), makes it 0644 and returns
   // where it was saved.
-  Result<std::filesystem::path> finish(const Placement& placement, const Entry& entry) const;
+  // With `durable` false the two fsyncs (the file before its rename, the folder after) are
+  // left to the caller, who batches them with sync_all(): many small files, one sync.
+  Result<std::filesystem::path> finish(const Placement& placement, const Entry& entry,
+                                       bool durable = true) const;
+  // syncfs() of the download folder's file system: everything written or renamed in it so far
+  // is on disk.
+  Result<void> sync_all() const;
   // Deletes NAME.part on cancel or decline; a missing one is fine.
   Result<void> remove_part(const Placement& placement, const Entry& entry) const;
 

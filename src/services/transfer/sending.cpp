@@ -51,6 +51,7 @@ void TransferService::on_request(node::PeerEntry& peer, session::Connection& con
   if (transfer->link != &connection) {
     drop_streams(*transfer);  // what was asked on another session is asked again on this one
     transfer->link = &connection;
+    transfer->link_session = connection.weak_from_this();
   }
   if (transfer->state == State::offered) {
     // Asked for pieces before we heard the answer (it was lost with a session): accepted.
@@ -122,9 +123,9 @@ void TransferService::read_ahead(Transfer& transfer) {
 }
 
 void TransferService::send_pieces(Transfer& transfer) {
-  const auto connection = session_with(transfer.peer);
-  // Pieces go on the session they were asked on; a new primary session brings new requests.
-  if (connection == nullptr || connection.get() != transfer.link || !transfer.live()) return;
+  // Pieces go on the session they were asked on.
+  const auto connection = transfer.link != nullptr ? transfer.link_session.lock() : nullptr;
+  if (connection == nullptr || !transfer.live()) return;
   while (!transfer.to_send.empty()) {
     const PieceRange& range = transfer.to_send.front();
     // Pieces read for a range that was stopped meanwhile are not wanted.
@@ -190,6 +191,7 @@ void TransferService::drop_streams(Transfer& transfer) {
     transfer.send_stream = 0;
     transfer.queued_pieces = 0;
     transfer.link = nullptr;
+    transfer.link_session.reset();
     ++transfer.epoch;  // reads in flight are dropped when they come back
     return;
   }
@@ -200,6 +202,7 @@ void TransferService::drop_streams(Transfer& transfer) {
   }
   transfer.in_streams.clear();
   transfer.link = nullptr;
+  transfer.link_session.reset();
   transfer.requested.clear();
   if (transfer.asked && transfer.manifest) {
     // Only what already arrived (in the pool) stays asked; the rest is asked again.

@@ -160,16 +160,16 @@ void TransferService::finish(Transfer& transfer, State state) {
   for (auto it = streams_in_.begin(); it != streams_in_.end();) {
     it = it->second == transfer.id ? streams_in_.erase(it) : std::next(it);
   }
-  if (const auto connection = session_with(transfer.peer)) {
+  if (const auto connection = transfer.link_session.lock()) {
     if (transfer.send_stream != 0) connection->cancel_stream(transfer.send_stream, "transfer over");
-    if (transfer.offer_stream != 0) {
-      connection->cancel_stream(transfer.offer_stream, "transfer over");
+    for (const auto& [stream, in] : transfer.in_streams) {
+      connection->stop_stream(stream, "transfer over");
     }
-    if (transfer.link == connection.get()) {
-      for (const auto& [stream, in] : transfer.in_streams) {
-        connection->stop_stream(stream, "transfer over");
-      }
-    }
+  }
+  if (const auto connection = session_with(transfer.peer);
+      connection != nullptr && transfer.offer_stream != 0 &&
+      transfer.offered_on == connection.get()) {
+    connection->cancel_stream(transfer.offer_stream, "transfer over");
   }
   // What a finished transfer no longer needs; the view fields stay for /transfers.
   transfer.disk.reset();
@@ -437,14 +437,13 @@ void TransferService::on_session_open(node::PeerEntry& peer, session::Connection
   sessions_[peer.id] = connection.weak_from_this();
   for (auto& [id, transfer] : transfers_) {
     if (transfer.peer != peer.id || !transfer.live()) continue;
+    // Pieces keep moving on their link while it lasts; a new session takes over when it ends
+    // (on_session_closed), and the receiver then asks again for what it still lacks.
     if (transfer.direction == Direction::out) {
-      // Whatever was being sent went with the old session; the receiver asks again.
-      drop_streams(transfer);
       if (transfer.state == State::offered && transfer.offered_on != &connection) {
         send_offer(connection, transfer);
       }
     } else if (transfer.state == State::moving) {
-      drop_streams(transfer);
       request_more(transfer);
     }
   }

@@ -80,9 +80,26 @@ class HostileSender final : public node::Service {
     ASSERT_TRUE(connection->send_frame(0x90, encode(offer)).ok());
     auto stream = connection->open_stream(manifest_stream_label(offer.id), manifest.size());
     ASSERT_TRUE(stream.ok());
-    ASSERT_EQ(connection->write_stream(*stream, manifest), manifest.size());
-    connection->end_stream(*stream);
+    pending = {*stream, manifest, 0};
+    on_stream_writable(*connection);
   }
+  void on_stream_writable(session::Connection& connection) {
+    if (pending.stream == 0) return;
+    pending.sent +=
+        connection.write_stream(pending.stream, std::span(pending.bytes).subspan(pending.sent));
+    if (pending.sent == pending.bytes.size()) {
+      connection.end_stream(pending.stream);
+      pending.stream = 0;
+    }
+  }
+  void on_stream_writable(node::PeerEntry& /*peer*/, session::Connection& connection) override {
+    on_stream_writable(connection);
+  }
+  struct Pending {
+    std::uint32_t stream = 0;
+    std::vector<std::uint8_t> bytes;
+    std::size_t sent = 0;
+  } pending;
   void offer_manifest(std::uint8_t seed, const Manifest& manifest) {
     const auto bytes = encode(manifest);
     offer(seed, bytes,
@@ -216,18 +233,35 @@ TEST_F(TransferServiceTest, HostileManifestsAreRefusedWholeWithTheirReason) {
     ASSERT_TRUE(run_until([&] { return mallory.evil.cancels.size() == seed; })) << paths[0];
     ++seed;
   }
+  // A symlink entry (no such kind exists: refused by the decoder), and 100,000 entries.
+  Manifest link;
+  link.entries.push_back(Entry{static_cast<EntryKind>(3), "evil-link", 0, {}, {}});
+  mallory.evil.offer_manifest(seed, link);
+  ASSERT_TRUE(run_until([&] { return mallory.evil.cancels.size() == seed; }));
+  EXPECT_NE(mallory.evil.cancels.back().find("kind"), std::string::npos)
+      << mallory.evil.cancels.back();
+  ++seed;
+  Manifest crowd;
+  for (int i = 0; i < 100'000; ++i) {
+    crowd.entries.push_back(Entry{EntryKind::folder, "d" + std::to_string(i), 0, {}, {}});
+  }
+  mallory.evil.offer_manifest(seed, crowd);
+  ASSERT_TRUE(run_until([&] { return mallory.evil.cancels.size() == seed; }));
+  EXPECT_NE(mallory.evil.cancels.back().find("100000 entries"), std::string::npos)
+      << mallory.evil.cancels.back();
+  ++seed;
   // A manifest that does not match the hash it was offered under.
   const auto good = encode(listing({"fine"}));
   Sha256 wrong{};
   mallory.evil.offer(seed, good, Offer{{}, wrong, static_cast<std::uint32_t>(good.size()), 1, 0});
-  ASSERT_TRUE(run_until([&] { return mallory.evil.cancels.size() == bad.size() + 1; }));
+  ASSERT_TRUE(run_until([&] { return mallory.evil.cancels.size() == bad.size() + 3; }));
   for (const auto& reason : mallory.evil.cancels)
     EXPECT_EQ(reason.rfind("refused: ", 0), 0u) << reason;
   EXPECT_NE(mallory.evil.cancels[0].find(".."), std::string::npos);
   EXPECT_NE(mallory.evil.cancels.back().find("hash"), std::string::npos);
   EXPECT_TRUE(seen(bob.sink, Kind::offered).empty());
   const auto refused = seen(bob.sink, Kind::failed);
-  EXPECT_EQ(refused.size(), bad.size() + 1);
+  EXPECT_EQ(refused.size(), bad.size() + 3);
   for (const auto& e : refused) EXPECT_EQ(e.view.code, Code::transfer_refused);
   // Nothing was written, anywhere under the test's root but the peers' own data.
   for (const auto& entry : fs::recursive_directory_iterator(root_)) {
@@ -375,7 +409,7 @@ TEST_F(TransferServiceTest, ABadPieceIsFetchedAgainAndASenderOfBadPiecesFails) {
                         [&](Outcome<TransferView> view) { accepted = view; });
   ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::done).size() == 1; }));
   EXPECT_EQ(mallory.evil.requests, 3);
-  EXPECT_EQ(mallory.evil.dones, 1);
+  ASSERT_TRUE(run_until([&] { return mallory.evil.dones == 1; }));
   EXPECT_EQ(seen(bob.sink, Kind::done)[0].view.bad_pieces, 2u);
   EXPECT_EQ(contents(into / "fine.bin"),
             std::string(mallory.evil.content.begin(), mallory.evil.content.end()));
@@ -465,6 +499,72 @@ TEST_F(TransferServiceTest, ATransferResumesAfterTheSenderRestartsAndSendsLittle
   // (one stream was open: at most 2 pieces, the bound).
   const auto done = seen(bob.sink, Kind::done)[0];
   EXPECT_LE(done.view.wire_bytes, (48u << 20) + 2 * kPieceSize);
+}
+
+TEST_F(TransferServiceTest, ManySmallFilesArriveInBatchesWithFewDescriptorsOpen) {
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  connect(alice, bob);
+  const fs::path tree = root_ / "tree";
+  const std::size_t files = std::getenv("PEERCHAT_SMALL_FILES") != nullptr
+                                ? std::stoul(std::getenv("PEERCHAT_SMALL_FILES"))
+                                : 600;
+  for (std::size_t i = 0; i < files; ++i) {
+    const fs::path folder = tree / ("d" + std::to_string(i / 100));
+    fs::create_directories(folder);
+    write_pattern(folder / ("f" + std::to_string(i)), 4096, static_cast<std::uint32_t>(i));
+  }
+  alice.transfers->offer(bob.node->id(), {tree}, [](Outcome<TransferId>) {});
+  ASSERT_TRUE(run_until([&] { return !seen(bob.sink, Kind::offered).empty(); }));
+  const auto start = std::chrono::steady_clock::now();
+  bob.transfers->accept(seen(bob.sink, Kind::offered)[0].view.id, root_ / "in",
+                        [](Outcome<TransferView>) {});
+  ASSERT_TRUE(run_until([&] { return !seen(bob.sink, Kind::done).empty(); })) << trail({&bob});
+  std::printf("%zu files of 4 KiB: %.3f s from accept to done\n", files,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const auto done = seen(bob.sink, Kind::done)[0];
+  ASSERT_EQ(done.files.size(), files);
+  for (std::size_t i = 0; i < files; i += 97) {
+    const fs::path relative = fs::path("d" + std::to_string(i / 100)) / ("f" + std::to_string(i));
+    EXPECT_EQ(contents(root_ / "in" / "tree" / relative), contents(tree / relative));
+  }
+  EXPECT_EQ(done.view.wire_bytes, files * 4096);
+}
+
+TEST_F(TransferServiceTest, AFileThatChangesOrGoesAfterTheOfferFailsWithItsCode) {
+  auto& alice = add("alice");
+  auto& bob = add("bob");
+  connect(alice, bob);
+  const fs::path into = root_ / "in";
+  struct Case {
+    const char* name;
+    Code code;
+  };
+  for (const Case& c :
+       {Case{"changed.bin", Code::file_changed}, Case{"gone.bin", Code::file_unreadable}}) {
+    SCOPED_TRACE(c.name);
+    const fs::path file = root_ / c.name;
+    write_pattern(file, 3 * kPieceSize, 41);
+    const std::size_t before = seen(bob.sink, Kind::offered).size();
+    alice.transfers->offer(bob.node->id(), {file}, [](Outcome<TransferId>) {});
+    ASSERT_TRUE(run_until([&] { return seen(bob.sink, Kind::offered).size() == before + 1; }));
+    if (c.code == Code::file_changed) {
+      write_pattern(file, 3 * kPieceSize, 42);  // same size, other bytes
+    } else {
+      fs::remove(file);
+    }
+    const std::size_t failed = seen(bob.sink, Kind::failed).size();
+    bob.transfers->accept(seen(bob.sink, Kind::offered).back().view.id, into,
+                          [](Outcome<TransferView>) {});
+    ASSERT_TRUE(run_until([&] {
+      return seen(bob.sink, Kind::failed).size() == failed + 1 &&
+             seen(alice.sink, Kind::failed).size() == failed + 1;
+    })) << trail({&alice, &bob});
+    EXPECT_EQ(seen(bob.sink, Kind::failed).back().view.code, c.code);
+    EXPECT_EQ(seen(alice.sink, Kind::failed).back().view.code, c.code);
+    EXPECT_FALSE(fs::exists(into / c.name));
+    ASSERT_TRUE(run_until([&] { return !fs::exists(into / (std::string(c.name) + ".part")); }));
+  }
 }
 
 // A small tmpfs the test mounts (and unmounts) for a download folder that fills up.

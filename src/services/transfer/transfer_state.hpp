@@ -51,6 +51,7 @@ struct Transfer {
   // sender got them. A session that is not the link ending (a duplicate closing) changes
   // nothing; the link ending drops what was in flight on it, to be asked again.
   const session::Connection* link = nullptr;
+  std::weak_ptr<session::Connection> link_session;  // the same, to write on
 
   // ---- in, before the answer: the offer and its manifest as it arrives.
   Offer offer;
