@@ -74,13 +74,17 @@ std::vector<Figure> run_idle(const Options& options, const Baselines& baselines)
 // CLI to CLI: /msg lines into senders' stdin to message events on the receiver's stdout, one
 // sender and four senders into one receiver (cli_bench.cpp).
 std::vector<Figure> run_cli(const Options& options, const Baselines& baselines);
+// File transfer (issue 11): the sender's manifest against sha256sum; with --peerchat, two real
+// processes moving one large file, many small ones (against cp -r), with chat meanwhile, and
+// after a kill -9 of the sender (transfer_bench.cpp, transfer_run.cpp).
 std::vector<Figure> run_transfer(const Options& options, const Baselines& baselines);
 // Process start to `ready` with an existing identity.
 std::vector<Figure> run_startup(const Options& options, const Baselines& baselines);
 // Tox (c-toxcore) on loopback: friend connection time, a burst of messages (best of the runs)
 // and one file transfer (tox_bench.cpp, built only when toxcore is found: PEERCHAT_HAVE_TOX).
 std::vector<Figure> run_tox(const Options& options, const Baselines& baselines);
-// Ratios of peerchat figures to Tox figures, when both were measured.
+// Ratios of figures of different parts, when both were measured: peerchat to Tox, and file
+// transfer to the session's stream and to Tox's file transfer.
 void add_tox_comparisons(std::vector<Figure>& figures);
 
 }  // namespace peerchat::bench

@@ -69,7 +69,19 @@ void add_tox_comparisons(std::vector<Figure>& figures) {
   const Figure* tox_messages = find("tox_messages_per_s");
   const Figure* cli_one = find("cli_throughput_1_sender");
   const Figure* cli_four = find("cli_throughput_4_senders");
+  const Figure* transfer = find("transfer_disk_to_disk_MBps");
   std::vector<Figure> more;
+  if (transfer != nullptr && transfer->value > 0) {
+    if (bulk != nullptr && bulk->value > 0) {
+      more.push_back({"transfer_vs_bulk", transfer->value / bulk->value, "ratio",
+                      "file disk to disk MB/s / one session stream's MB/s (bulk_throughput), "
+                      "same run; target >= 0.5"});
+    }
+    if (tox_file != nullptr && tox_file->value > 0) {
+      more.push_back({"transfer_vs_tox", transfer->value / tox_file->value, "ratio",
+                      "file disk to disk MB/s / Tox file transfer MB/s, same run; target >= 30"});
+    }
+  }
   if (tox_file != nullptr && bulk != nullptr && tox_file->value > 0) {
     more.push_back({"bulk_vs_tox", bulk->value / tox_file->value, "ratio",
                     "peerchat stream MB/s / Tox file transfer MB/s, same run"});
@@ -127,8 +139,9 @@ int main(int argc, char** argv) {
       options.runs = std::max(1, std::atoi(argv[++i]));
     } else {
       std::cerr << "usage: peerchat-bench [--quick] [--json] [--runs N] [--peerchat PATH]\n"
-                   "                      [--idle-peers N] [--cli-messages N] [--only "
-                   "session|messages|history|startup|idle|cli|store|transfer|tox]\n"
+                   "                      [--idle-peers N] [--cli-messages N] [--only PART,...]\n"
+                   "                      (parts: session, messages, history, startup, idle, cli, "
+                   "store, transfer, tox)\n"
                    "                      [--tox] [--no-baselines] [--part NAME]\n";
       return 2;
     }
@@ -144,9 +157,13 @@ int main(int argc, char** argv) {
        {"tox", run_tox},
 #endif
        {"idle", run_idle},       {"cli", run_cli},           {"transfer", run_transfer}};
+  // --only takes a comma-separated list, so that ratios across parts come from one run.
+  const auto listed = [&](std::string_view name) {
+    return ("," + only + ",").find(fmt::format(",{},", name)) != std::string::npos;
+  };
   for (const auto& [name, part] : parts) {
-    if (!only.empty() && only != name) continue;
-    if (std::string_view(name) == "tox" && !options.tox && only != "tox") continue;
+    if (!only.empty() && !listed(name)) continue;
+    if (std::string_view(name) == "tox" && !options.tox && !listed("tox")) continue;
     auto more = part(options, baselines);
     figures.insert(figures.end(), more.begin(), more.end());
   }
