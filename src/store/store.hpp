@@ -148,6 +148,8 @@ class Store {
                                       std::int64_t now_ms);
   // Those not done, failed, cancelled or declined: what a restart resumes.
   Result<std::vector<TransferRecord>> unfinished_transfers();
+  // One transfer, finished or not (none, or one record).
+  Result<std::vector<TransferRecord>> transfer_record(const TransferKey& id);
   Result<std::vector<TransferFile>> transfer_files(const TransferKey& id);
   Result<void> forget_transfer(const TransferKey& id);
 

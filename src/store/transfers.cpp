@@ -133,6 +133,14 @@ Result<std::vector<TransferRecord>> Store::unfinished_transfers() {
   return select->collect(read_record);
 }
 
+Result<std::vector<TransferRecord>> Store::transfer_record(const TransferKey& id) {
+  auto select =
+      db_.prepare(std::string("SELECT ") + kColumns + " FROM transfers WHERE transfer_id = ?1");
+  if (!select) return select.error();
+  select->bind(1, std::span<const std::uint8_t>(id));
+  return select->collect(read_record);
+}
+
 Result<std::vector<TransferFile>> Store::transfer_files(const TransferKey& id) {
   auto select = db_.prepare(
       "SELECT entry, source, held, saved_path FROM transfer_files WHERE transfer_id = ?1 "

@@ -493,7 +493,14 @@ void TransferService::retry_later(const TransferId& id) {
 
 void TransferService::on_status(node::PeerEntry& peer, const Status& status) {
   Transfer* transfer = find_live(status.id, peer.id);
-  if (transfer == nullptr) return;
+  if (transfer == nullptr) {
+    if (status.code == StatusCode::resumed) answer_returning_sender(peer.id, status.id);
+    return;
+  }
+  if (transfer->direction == Direction::in) {
+    if (status.code == StatusCode::resumed) request_more(*transfer);
+    if (status.code != StatusCode::failed) return;
+  }
   auto [code, message] = parse_coded(status.message);
   switch (status.code) {
     case StatusCode::paused_disk_full:
@@ -514,6 +521,38 @@ void TransferService::on_status(node::PeerEntry& peer, const Status& status) {
       fail(*transfer, code, message, /*tell_peer=*/false);
       return;
   }
+}
+
+void TransferService::answer_returning_sender(const tls::PeerId& peer, const TransferId& id) {
+  // A sender came back with a transfer we no longer run: finished here while it was gone (its
+  // DONE was lost), or cancelled. The store knows even after our own restart.
+  const auto reply = [this, peer, id](std::optional<State> state) {
+    if (state == State::done) {
+      send(peer, FrameType::done, encode(Done{id}));
+    } else {
+      send(peer, FrameType::cancel,
+           encode(Cancel{id, state ? fmt::format("it is {} here", state_name(*state))
+                                   : std::string("no such transfer here")}));
+    }
+  };
+  if (auto it = transfers_.find(id); it != transfers_.end()) {
+    if (it->second.peer == peer) reply(it->second.state);
+    return;
+  }
+  store_.run(
+      [id](store::Store& store) { return store.transfer_record(id); },
+      [alive = alive_, peer, reply](const Result<std::vector<store::TransferRecord>>& found) {
+        if (!*alive || !found) return;
+        if (found->empty() || tls::PeerId(found->front().peer) != peer || found->front().outgoing) {
+          reply(std::nullopt);
+          return;
+        }
+        const auto stored = found->front().state;
+        reply(stored == store::TransferState::done       ? State::done
+              : stored == store::TransferState::declined ? State::declined
+              : stored == store::TransferState::failed   ? State::failed
+                                                         : State::cancelled);
+      });
 }
 
 Result<void> TransferService::restore() {

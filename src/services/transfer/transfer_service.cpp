@@ -442,6 +442,12 @@ void TransferService::on_session_open(node::PeerEntry& peer, session::Connection
     if (transfer.direction == Direction::out) {
       if (transfer.state == State::offered && transfer.offered_on != &connection) {
         send_offer(connection, transfer);
+      } else if (transfer.state != State::offered) {
+        // Back (after a restart or a cut) with a transfer under way: the receiver asks for what
+        // it lacks, or, if it finished while we were gone, says DONE again.
+        (void)connection.send_frame(
+            static_cast<std::uint8_t>(FrameType::status),
+            encode(Status{transfer.id, StatusCode::resumed, "the sender is back"}));
       }
     } else if (transfer.state == State::moving) {
       request_more(transfer);

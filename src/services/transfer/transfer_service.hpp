@@ -132,6 +132,7 @@ class TransferService final : public node::Service {
   void retry_later(const TransferId& id);
   void drop_streams(Transfer& transfer);
   void on_status(node::PeerEntry& peer, const Status& status);
+  void answer_returning_sender(const tls::PeerId& peer, const TransferId& id);
   Outcome<bool> restore_one(const store::TransferRecord& record,
                             const std::vector<store::TransferFile>& files);
 
