@@ -286,6 +286,16 @@ std::vector<Figure> run_transfer(const Options& options, const Baselines& /*base
   }
   const double sum = best(sums);
   const double manifest = best(manifests);
+  // What the disk itself does: a plain copy of the same file, synced (dd conv=fdatasync). A
+  // transfer writes every byte once and syncs it too, so this bounds it from above.
+  std::vector<double> copies;
+  for (int run = 0; run < 2; ++run) {
+    copies.push_back(
+        time_command({"dd", "if=" + file.string(), "of=" + (dir.path() / "copy").string(), "bs=1M",
+                      "conv=fdatasync", "status=none"}));
+    std::filesystem::remove(dir.path() / "copy");
+  }
+  const double copy_s = best(copies);
 
   const auto tree = dir.path() / "tree";
   const std::size_t files = options.quick ? 1'000 : 10'000;
@@ -311,8 +321,21 @@ std::vector<Figure> run_transfer(const Options& options, const Baselines& /*base
       {"transfer_manifest_small_files_s", tree_s, "s",
        fmt::format("manifest of {} files of 4 KiB in {} folders", files, files / 100)},
   };
+  figures.push_back({"transfer_disk_copy_MBps",
+                     copy_s > 0 ? static_cast<double>(size) / 1e6 / copy_s : -1, "MB/s",
+                     fmt::format("dd of the same {} file to a new one with conv=fdatasync, best of "
+                                 "2: the disk's own ceiling for disk to disk",
+                                 mib)});
   if (!options.peerchat_binary.empty()) {
     auto more = end_to_end(options, dir.path(), file, tree, files, sum);
+    const auto moved = std::find_if(more.begin(), more.end(), [](const Figure& figure) {
+      return figure.name == "transfer_disk_to_disk_MBps";
+    });
+    if (moved != more.end() && moved->value > 0 && copy_s > 0) {
+      const double ratio = moved->value / (static_cast<double>(size) / 1e6 / copy_s);
+      more.push_back(
+          {"transfer_vs_disk_copy", ratio, "ratio", "transfer MB/s / dd copy MB/s, same run"});
+    }
     figures.insert(figures.end(), more.begin(), more.end());
   }
   return figures;
