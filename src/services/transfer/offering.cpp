@@ -13,31 +13,6 @@
 #include "services/transfer/transfer_service.hpp"
 
 namespace peerchat::transfer {
-namespace {
-
-// "photos", or "a.txt and 3 more": the offer's top-level names.
-std::string title_of(const Manifest& manifest) {
-  std::vector<std::string> tops;
-  std::set<std::string> seen;
-  for (const auto& entry : manifest.entries) {
-    std::string top = entry.path.substr(0, entry.path.find('/'));
-    if (seen.insert(top).second) tops.push_back(std::move(top));
-  }
-  if (tops.empty()) return "nothing";
-  if (tops.size() == 1) return tops[0];
-  return fmt::format("{} and {} more", tops[0], tops.size() - 1);
-}
-
-std::vector<FileView> files_of(const Manifest& manifest) {
-  std::vector<FileView> files;
-  for (const auto& entry : manifest.entries) {
-    if (entry.kind == EntryKind::file)
-      files.push_back(FileView{entry.path, entry.size, entry.sha256});
-  }
-  return files;
-}
-
-}  // namespace
 
 void TransferService::offer(const tls::PeerId& to, std::vector<std::filesystem::path> paths,
                             std::function<void(Outcome<TransferId>)> done) {

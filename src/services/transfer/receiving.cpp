@@ -591,17 +591,7 @@ Outcome<bool> TransferService::restore_one(const store::TransferRecord& record,
   transfer.manifest = std::make_shared<Manifest>(std::move(*manifest));
   transfer.files = transfer.manifest->file_count();
   transfer.total_bytes = transfer.manifest->total_bytes();
-  {
-    std::set<std::string> tops;
-    std::string first;
-    for (const auto& entry : transfer.manifest->entries) {
-      std::string top = entry.path.substr(0, entry.path.find('/'));
-      if (first.empty()) first = top;
-      tops.insert(std::move(top));
-    }
-    transfer.title =
-        tops.size() <= 1 ? first : fmt::format("{} and {} more", first, tops.size() - 1);
-  }
+  transfer.title = title_of(*transfer.manifest);
   const std::size_t entries = transfer.manifest->entries.size();
   if (record.outgoing) {
     transfer.sources.assign(entries, {});

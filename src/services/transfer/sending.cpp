@@ -172,11 +172,7 @@ void TransferService::send_pieces(Transfer& transfer) {
 void TransferService::on_done(node::PeerEntry& peer, const Done& done) {
   Transfer* transfer = find_live(done.id, peer.id);
   if (transfer == nullptr || transfer->direction != Direction::out) return;
-  std::vector<FileView> files;
-  for (const auto& entry : transfer->manifest->entries) {
-    if (entry.kind == EntryKind::file)
-      files.push_back(FileView{entry.path, entry.size, entry.sha256});
-  }
+  const std::vector<FileView> files = files_of(*transfer->manifest);
   const TransferId id = transfer->id;
   finish(*transfer, State::done);
   observer_.transfer_done(view_of(transfers_.at(id)), files);

@@ -4,10 +4,13 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "services/transfer/frames.hpp"
+#include "services/transfer/manifest.hpp"
 #include "services/transfer/view.hpp"
 #include "util/codes.hpp"
 
@@ -46,6 +49,30 @@ inline std::pair<Code, std::string> parse_coded(std::string_view text) {
     }
   }
   return {Code::transfer_failed, std::string(text)};
+}
+
+// "photos", or "a.txt and 3 more": the offer's top-level names.
+inline std::string title_of(const Manifest& manifest) {
+  std::vector<std::string> tops;
+  std::set<std::string> seen;
+  for (const auto& entry : manifest.entries) {
+    std::string top = entry.path.substr(0, entry.path.find('/'));
+    if (seen.insert(top).second) tops.push_back(std::move(top));
+  }
+  if (tops.empty()) return "nothing";
+  if (tops.size() == 1) return tops[0];
+  return fmt::format("{} and {} more", tops[0], tops.size() - 1);
+}
+
+// The files of a manifest as front ends list them (folders are implied by the paths).
+inline std::vector<FileView> files_of(const Manifest& manifest) {
+  std::vector<FileView> files;
+  for (const auto& entry : manifest.entries) {
+    if (entry.kind == EntryKind::file) {
+      files.push_back(FileView{entry.path, entry.size, entry.sha256});
+    }
+  }
+  return files;
 }
 
 }  // namespace peerchat::transfer
