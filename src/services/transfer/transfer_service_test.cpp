@@ -483,8 +483,15 @@ TEST_F(TransferServiceTest, ATransferResumesAfterTheSenderRestartsAndSendsLittle
   const fs::path into = root_ / "bob-downloads";
   bob.transfers->accept(id, into, [](Outcome<TransferView>) {});
   ASSERT_TRUE(run_until([&] { return !seen(bob.sink, Kind::progress).empty(); }));
-  // The sender goes away mid-transfer and comes back from its data dir.
+  // The sender goes away mid-transfer and comes back from its data dir. Its node is shut down
+  // before it is destroyed: its sessions' coroutines live on this test's shared io_context and
+  // must end first (TSan saw a writer resume into a freed connection). kill -9 of a real
+  // process is the integration test's (tests/integration/transfer_test.cpp).
   const std::string alice_dir = alice.dir.filename();
+  bool stopped = false;
+  alice.node->shutdown(wire::ByeReason::shutdown, "restarting", [&] { stopped = true; });
+  ASSERT_TRUE(run_until([&] { return stopped; }));
+  io_.poll();
   peers_.erase(peers_.begin());
   ASSERT_TRUE(run_until([&] { return bob.node->connected_peers().empty(); }));
   const std::uint64_t held_then = bob.transfers->list().at(0).bytes;
