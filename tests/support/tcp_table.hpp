@@ -71,8 +71,9 @@ inline std::set<unsigned long> socket_inodes(std::initializer_list<pid_t> pids) 
 // Established TCP connections between the given processes that were accepted on one of
 // `ports`. Both ends must belong to those processes: tests running in parallel on this host
 // may dial a port number they believe is free (or an old address of theirs) and land here.
+// One reading of the tables; see connections_between.
 template <typename Port>
-std::size_t connections_between(std::initializer_list<pid_t> pids, const std::vector<Port>& ports) {
+std::size_t connections_once(std::initializer_list<pid_t> pids, const std::vector<Port>& ports) {
   const auto sockets = tcp_sockets();
   const auto owned = socket_inodes(pids);
   const auto ours = [&](const TcpSocket& socket) {
@@ -91,6 +92,21 @@ std::size_t connections_between(std::initializer_list<pid_t> pids, const std::ve
     if (dialed_by_us) ++count;
   }
   return count;
+}
+
+// The kernel lists /proc/net/tcp a page at a time, resuming by position: a socket opened or
+// closed anywhere on the host meanwhile (other tests run in parallel) can make one reading skip
+// or repeat a line. So a count is only taken when two readings in a row agree (bounded: a
+// host whose sockets churn that fast gets the last reading).
+template <typename Port>
+std::size_t connections_between(std::initializer_list<pid_t> pids, const std::vector<Port>& ports) {
+  std::size_t last = connections_once(pids, ports);
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const std::size_t now = connections_once(pids, ports);
+    if (now == last) return now;
+    last = now;
+  }
+  return last;
 }
 
 }  // namespace peerchat::testing

@@ -30,11 +30,55 @@ PieceWriter::PieceWriter(const Manifest& manifest, PieceMap& held, OpenPart open
       open_part_(std::move(open_part)),
       sync_all_(std::move(sync_all)) {}
 
-Result<int> PieceWriter::descriptor(std::uint32_t entry) {
-  if (auto it = open_.find(entry); it != open_.end()) return it->second.get();
+Result<PieceWriter::OpenFile*> PieceWriter::descriptor(std::uint32_t entry) {
+  if (auto it = open_.find(entry); it != open_.end()) return &it->second;
   auto opened = open_part_(entry);
   if (!opened) return opened.error();
-  return open_.emplace(entry, std::move(*opened)).first->second.get();
+  return &open_.emplace(entry, OpenFile{std::move(*opened)}).first->second;
+}
+
+Result<void> PieceWriter::write_at(OpenFile& file, std::span<const std::uint8_t> bytes,
+                                   std::uint64_t offset, const std::string& path) {
+  constexpr std::uintptr_t kAlign = 4096;  // a multiple of every logical block size in use
+  const bool aligned =
+      ((reinterpret_cast<std::uintptr_t>(bytes.data()) | bytes.size() | offset) % kAlign) == 0;
+  const bool direct = direct_usable_ && aligned && !bytes.empty();
+  if (direct != file.direct) {
+    // Toggled on the one descriptor: a file's last, short piece goes through the page cache.
+    const int flags = ::fcntl(file.fd.get(), F_GETFL);
+    if (flags < 0 ||
+        ::fcntl(file.fd.get(), F_SETFL, direct ? flags | O_DIRECT : flags & ~O_DIRECT) != 0) {
+      if (direct) direct_usable_ = false;  // this file system has no O_DIRECT (tmpfs, older)
+    } else {
+      file.direct = direct;
+    }
+  }
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t wrote = ::pwrite(file.fd.get(), bytes.data() + done, bytes.size() - done,
+                                   static_cast<off_t>(offset + done));
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote < 0 && errno == EINVAL && file.direct) {
+      // Set, but refused when used (some file systems check only here): buffered from now on.
+      direct_usable_ = false;
+      const int flags = ::fcntl(file.fd.get(), F_GETFL);
+      if (flags >= 0 && ::fcntl(file.fd.get(), F_SETFL, flags & ~O_DIRECT) == 0) {
+        file.direct = false;
+        continue;
+      }
+    }
+    if (wrote < 0) return io_error(errno, "cannot write", path);
+    done += static_cast<std::size_t>(wrote);
+  }
+  if (!file.direct) {
+    // Start writing it out now rather than at the next sync: dirty transfer data never piles
+    // up, so an fsync elsewhere on the same file system (the store committing a chat message,
+    // which on ext4 flushes other files' new blocks with its journal) never waits behind
+    // megabytes.
+    (void)::sync_file_range(file.fd.get(), static_cast<off_t>(offset),
+                            static_cast<off_t>(bytes.size()), SYNC_FILE_RANGE_WRITE);
+  }
+  return {};
 }
 
 Result<PieceVerdict> PieceWriter::write(std::uint32_t entry, std::uint32_t piece,
@@ -51,21 +95,11 @@ Result<PieceVerdict> PieceWriter::write(std::uint32_t entry, std::uint32_t piece
   SHA256(bytes.data(), bytes.size(), hash.data());
   if (hash != file.pieces[piece]) return PieceVerdict::bad_hash;
 
-  auto fd = descriptor(entry);
-  if (!fd) return fd.error();
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t wrote =
-        ::pwrite(*fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
-    if (wrote < 0 && errno == EINTR) continue;
-    if (wrote < 0) return io_error(errno, "cannot write", file.path + ".part");
-    done += static_cast<std::size_t>(wrote);
+  auto open = descriptor(entry);
+  if (!open) return open.error();
+  if (auto wrote = write_at(**open, bytes, offset, file.path + ".part"); !wrote) {
+    return wrote.error();
   }
-  // Start writing it out now rather than at the next sync: dirty transfer data never piles up,
-  // so an fsync elsewhere on the same file system (the store committing a chat message, which
-  // on ext4 flushes other files' new blocks with its journal) never waits behind megabytes.
-  (void)::sync_file_range(*fd, static_cast<off_t>(offset), static_cast<off_t>(bytes.size()),
-                          SYNC_FILE_RANGE_WRITE);
   unsynced_.push_back(PieceRef{entry, piece});
   if (sync_all_ && ++written_[entry] + held_.held_in(entry) == held_.pieces_in(entry)) {
     open_.erase(entry);
@@ -88,7 +122,7 @@ Result<std::vector<PieceRef>> PieceWriter::sync() {
     files.clear();
   }
   for (const auto entry : files) {
-    if (::fdatasync(open_.at(entry).get()) != 0) {
+    if (::fdatasync(open_.at(entry).fd.get()) != 0) {
       // What fdatasync reported cannot be retried safely (the kernel may have dropped the
       // pages): the pieces of this file since the last sync are not held, and are asked again.
       const int error = errno;

@@ -1,8 +1,9 @@
 // services/transfer: the receiver's disk side. Checks each arriving piece against the accepted
 // manifest before a byte of it is written, writes it in place in the file's .part with pwrite,
 // and only counts it as held once an fdatasync has put it on disk, so the durable piece map
-// never claims a piece a power cut could take back. Blocking (hashing, pwrite, fsync): run it on
-// a worker thread, never on the I/O thread.
+// never claims a piece a power cut could take back. Whole pieces in page-aligned memory go to
+// the disk with O_DIRECT (see write_at), past the page cache. Blocking (hashing, pwrite, fsync):
+// run it on a worker thread, never on the I/O thread.
 #pragma once
 
 #include <cstdint>
@@ -58,13 +59,22 @@ class PieceWriter {
   void close(std::uint32_t entry);
 
  private:
-  Result<int> descriptor(std::uint32_t entry);
+  struct OpenFile {
+    UniqueFd fd;
+    bool direct = false;  // O_DIRECT is set on fd now
+  };
+  Result<OpenFile*> descriptor(std::uint32_t entry);
+  // pwrite of all of `bytes`, straight to the device when buffer, length and offset allow it
+  // and the file system takes it (else through the page cache, with its writeback started).
+  Result<void> write_at(OpenFile& file, std::span<const std::uint8_t> bytes, std::uint64_t offset,
+                        const std::string& path);
 
   const Manifest& manifest_;
   PieceMap& held_;
   OpenPart open_part_;
   SyncAll sync_all_;
-  std::map<std::uint32_t, UniqueFd> open_;
+  std::map<std::uint32_t, OpenFile> open_;
+  bool direct_usable_ = true;                       // false once the file system refused O_DIRECT
   std::vector<PieceRef> unsynced_;                  // written, not yet on disk for sure
   std::map<std::uint32_t, std::uint32_t> written_;  // by entry: pieces in unsynced_
   // Files whose every piece is written and whose descriptor was closed at once (so a window

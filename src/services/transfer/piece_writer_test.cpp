@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
+
+#include "services/transfer/aligned_bytes.hpp"
 
 namespace peerchat::transfer {
 namespace {
@@ -186,6 +189,46 @@ TEST(PieceMap, MissingRangesRespectLimitsAndWhatIsInFlight) {
   EXPECT_FALSE(restarted.restore(0, std::vector<std::uint8_t>{1}));     // too short
   EXPECT_FALSE(restarted.restore(2, std::vector<std::uint8_t>{0xFF}));  // past piece 2
   EXPECT_TRUE(restarted.has(0, 7));
+}
+
+// Pages of the file at `path` that sit in the page cache.
+std::size_t resident_pages(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const auto size = static_cast<std::size_t>(fs::file_size(path));
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
+  if (map == MAP_FAILED) return SIZE_MAX;
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((size + page - 1) / page);
+  const int got = ::mincore(map, size, in_core.data());
+  ::munmap(map, size);
+  if (got != 0) return SIZE_MAX;
+  return static_cast<std::size_t>(
+      std::count_if(in_core.begin(), in_core.end(), [](unsigned char bit) { return bit & 1; }));
+}
+
+TEST_F(PieceWriterTest, WholeAlignedPiecesGoPastThePageCacheAndTheTailThroughIt) {
+  // Three whole pieces and a short one; the whole ones from page-aligned copies (as the
+  // service makes them) are written with O_DIRECT, the short one cannot be and is buffered.
+  const Sample s = sample({3 * kPiece + 100});
+  PieceMap held(s.manifest);
+  PieceWriter writer(s.manifest, held, opener());
+  for (std::uint32_t piece = 0; piece < 4; ++piece) {
+    const AlignedBytes copy(piece_of(s, 1, piece));
+    auto verdict = writer.write(1, piece, copy.bytes());
+    ASSERT_TRUE(verdict.ok()) << verdict.error().message;
+    EXPECT_EQ(*verdict, PieceVerdict::written);
+  }
+  ASSERT_TRUE(writer.sync().ok());
+  writer.close(1);
+  const fs::path path = dir_ / "part1";
+  const std::size_t resident = resident_pages(path);
+  EXPECT_EQ(part(1), s.contents[1]);  // reads it back: only after counting
+  // Where the file system has no O_DIRECT (tmpfs before Linux 6.6) the writer falls back to
+  // the page cache, and only the bytes above can be checked.
+  UniqueFd probe(::open((dir_ / "probe").c_str(), O_CREAT | O_WRONLY | O_DIRECT | O_CLOEXEC, 0600));
+  if (!probe) GTEST_SKIP() << "no O_DIRECT on " << dir_;
+  ASSERT_NE(resident, SIZE_MAX);
+  EXPECT_LE(resident, 1u) << "whole pieces went through the page cache";  // the tail's page
 }
 
 }  // namespace

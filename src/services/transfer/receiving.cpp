@@ -10,6 +10,7 @@
 
 #include "net/timer.hpp"
 #include "node/store_access.hpp"
+#include "services/transfer/aligned_bytes.hpp"
 #include "services/transfer/errors.hpp"
 #include "services/transfer/service_util.hpp"
 #include "services/transfer/transfer_service.hpp"
@@ -225,12 +226,12 @@ void TransferService::on_piece(Transfer& transfer, std::uint32_t entry, std::uin
   transfer.in_pool.insert({entry, piece});
   transfer.pool_bytes += bytes.size();
   ++transfer.writes;
-  auto copy = std::make_shared<std::vector<std::uint8_t>>(bytes.begin(), bytes.end());
+  auto copy = std::make_shared<const AlignedBytes>(bytes);  // aligned: written with O_DIRECT
   auto verdict = std::make_shared<Result<PieceVerdict>>(PieceVerdict::unwanted);
   disk_.submit(
       key_of(transfer.id),
       [disk = transfer.disk, copy, verdict, entry, piece] {
-        *verdict = disk->write(entry, piece, *copy);
+        *verdict = disk->write(entry, piece, copy->bytes());
       },
       [this, alive = alive_, id = transfer.id, verdict, entry, piece, size = bytes.size()] {
         if (!*alive) return;
