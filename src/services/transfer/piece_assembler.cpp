@@ -10,7 +10,8 @@
 namespace peerchat::transfer {
 
 Result<PieceAssembler> PieceAssembler::start(const Manifest& manifest, std::uint32_t entry,
-                                             std::uint32_t first) {
+                                             std::uint32_t first,
+                                             std::shared_ptr<PieceBuffers> buffers) {
   if (entry >= manifest.entries.size() || manifest.entries[entry].kind != EntryKind::file) {
     return wire::field_error(wire::Errc::bad_field, "pieces stream",
                              fmt::format("entry {} is not a file of the offer", entry));
@@ -22,7 +23,7 @@ Result<PieceAssembler> PieceAssembler::start(const Manifest& manifest, std::uint
         wire::Errc::bad_field, "pieces stream",
         fmt::format("piece {} of entry {}, which has {}", first, entry, pieces));
   }
-  return PieceAssembler(file.size, manifest.piece_size, pieces, first);
+  return PieceAssembler(file.size, manifest.piece_size, pieces, first, std::move(buffers));
 }
 
 std::size_t PieceAssembler::piece_bytes() const {
@@ -36,20 +37,11 @@ Result<void> PieceAssembler::feed(std::span<const std::uint8_t> data, const OnPi
       return wire::field_error(wire::Errc::trailing_bytes, "pieces stream",
                                fmt::format("{} bytes past the end of the file", data.size()));
     }
-    const std::size_t want = piece_bytes() - buffer_.size();
-    const std::size_t take = std::min(want, data.size());
-    if (buffer_.empty() && take == piece_bytes()) {
-      on_piece(piece_, data.first(take));  // a whole piece in one go: no copy
-    } else {
-      buffer_.insert(buffer_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
-      if (buffer_.size() == piece_bytes()) {
-        on_piece(piece_, buffer_);
-        buffer_.clear();
-      } else {
-        return {};  // all of `data` is in the buffer
-      }
-    }
-    data = data.subspan(take);
+    if (!buffer_) buffer_ = buffers_->buffer(piece_bytes());
+    data = data.subspan(buffer_->append(data));
+    if (buffer_->room() != 0) return {};  // all of `data` is in the buffer
+    on_piece(piece_, std::move(buffer_));
+    buffer_.reset();
     ++piece_;
   }
   return {};

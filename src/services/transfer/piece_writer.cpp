@@ -81,20 +81,34 @@ Result<void> PieceWriter::write_at(OpenFile& file, std::span<const std::uint8_t>
   return {};
 }
 
+std::optional<PieceVerdict> PieceWriter::check(std::uint32_t entry, std::uint32_t piece,
+                                               std::span<const std::uint8_t> bytes) const {
+  if (entry >= manifest_.entries.size()) return PieceVerdict::unwanted;
+  const Entry& file = manifest_.entries[entry];
+  if (file.kind != EntryKind::file || piece >= file.pieces.size()) return PieceVerdict::unwanted;
+  const std::uint64_t offset = std::uint64_t{piece} * manifest_.piece_size;
+  const std::uint64_t expected = std::min<std::uint64_t>(manifest_.piece_size, file.size - offset);
+  if (bytes.size() != expected) return PieceVerdict::bad_hash;
+  Sha256 hash{};
+  SHA256(bytes.data(), bytes.size(), hash.data());
+  if (hash != file.pieces[piece]) return PieceVerdict::bad_hash;
+  return std::nullopt;
+}
+
 Result<PieceVerdict> PieceWriter::write(std::uint32_t entry, std::uint32_t piece,
                                         std::span<const std::uint8_t> bytes) {
+  if (auto refused = check(entry, piece, bytes)) return *refused;
+  return write_checked(entry, piece, bytes);
+}
+
+Result<PieceVerdict> PieceWriter::write_checked(std::uint32_t entry, std::uint32_t piece,
+                                                std::span<const std::uint8_t> bytes) {
   if (entry >= manifest_.entries.size()) return PieceVerdict::unwanted;
   const Entry& file = manifest_.entries[entry];
   if (file.kind != EntryKind::file || piece >= file.pieces.size() || held_.has(entry, piece)) {
     return PieceVerdict::unwanted;
   }
   const std::uint64_t offset = std::uint64_t{piece} * manifest_.piece_size;
-  const std::uint64_t expected = std::min<std::uint64_t>(manifest_.piece_size, file.size - offset);
-  Sha256 hash{};
-  if (bytes.size() != expected) return PieceVerdict::bad_hash;
-  SHA256(bytes.data(), bytes.size(), hash.data());
-  if (hash != file.pieces[piece]) return PieceVerdict::bad_hash;
-
   auto open = descriptor(entry);
   if (!open) return open.error();
   if (auto wrote = write_at(**open, bytes, offset, file.path + ".part"); !wrote) {

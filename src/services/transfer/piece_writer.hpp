@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -46,9 +47,16 @@ class PieceWriter {
   PieceWriter& operator=(const PieceWriter&) = delete;
 
   // `bytes` is the whole piece. An I/O error (disk full: ENOSPC in the error's message and
-  // code) is returned as an error and leaves the piece unheld.
+  // code) is returned as an error and leaves the piece unheld. check() then write_checked().
   Result<PieceVerdict> write(std::uint32_t entry, std::uint32_t piece,
                              std::span<const std::uint8_t> bytes);
+  // Only the manifest's word on the piece (its size and hash), touching nothing else: safe to
+  // run on another thread than the writes. Nothing if it is good; else why not.
+  std::optional<PieceVerdict> check(std::uint32_t entry, std::uint32_t piece,
+                                    std::span<const std::uint8_t> bytes) const;
+  // write() for a piece check() passed.
+  Result<PieceVerdict> write_checked(std::uint32_t entry, std::uint32_t piece,
+                                     std::span<const std::uint8_t> bytes);
 
   // fdatasyncs every file written since the last sync and marks what they got as held (in the
   // PieceMap given at construction); returns those pieces, for the caller to store.

@@ -212,9 +212,10 @@ TEST_F(PieceWriterTest, WholeAlignedPiecesGoPastThePageCacheAndTheTailThroughIt)
   const Sample s = sample({3 * kPiece + 100});
   PieceMap held(s.manifest);
   PieceWriter writer(s.manifest, held, opener());
+  const auto buffers = PieceBuffers::make(2);
   for (std::uint32_t piece = 0; piece < 4; ++piece) {
-    const AlignedBytes copy(piece_of(s, 1, piece));
-    auto verdict = writer.write(1, piece, copy.bytes());
+    const auto copy = buffers->copy(piece_of(s, 1, piece));
+    auto verdict = writer.write(1, piece, copy->bytes());
     ASSERT_TRUE(verdict.ok()) << verdict.error().message;
     EXPECT_EQ(*verdict, PieceVerdict::written);
   }

@@ -65,17 +65,23 @@ ReceiveDisk::Hashing& ReceiveDisk::hashing(std::uint32_t entry) {
   return hash;
 }
 
+std::optional<PieceVerdict> ReceiveDisk::check(std::uint32_t entry, std::uint32_t piece,
+                                               std::span<const std::uint8_t> bytes) {
+  if (auto refused = writer_.check(entry, piece, bytes)) return refused;
+  // A good piece that is the next one the file's hash needs: taken now, even if its write
+  // fails (it comes again with the same bytes, and is then not taken twice).
+  Hashing& hash = hashing(entry);
+  if (hash.next == piece) {
+    EVP_DigestUpdate(hash.context, bytes.data(), bytes.size());
+    ++hash.next;
+  }
+  return std::nullopt;
+}
+
 Result<PieceVerdict> ReceiveDisk::write(std::uint32_t entry, std::uint32_t piece,
                                         std::span<const std::uint8_t> bytes) {
-  auto verdict = writer_.write(entry, piece, bytes);
-  if (verdict && *verdict == PieceVerdict::written) {
-    Hashing& hash = hashing(entry);
-    if (hash.next == piece) {
-      EVP_DigestUpdate(hash.context, bytes.data(), bytes.size());
-      ++hash.next;
-    }
-  }
-  return verdict;
+  if (auto refused = check(entry, piece, bytes)) return *refused;
+  return writer_.write_checked(entry, piece, bytes);
 }
 
 Result<std::vector<PieceRef>> ReceiveDisk::sync() {

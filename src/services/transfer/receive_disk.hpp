@@ -40,9 +40,13 @@ class ReceiveDisk {
   const std::filesystem::path& folder() const { return destination_.path(); }
   Result<std::uint64_t> free_bytes() const { return destination_.free_bytes(); }
 
-  // Verified, then written (PieceWriter::write); in-order pieces also feed the file's hash.
+  // Verified (check), then written (PieceWriter::write_checked).
   Result<PieceVerdict> write(std::uint32_t entry, std::uint32_t piece,
                              std::span<const std::uint8_t> bytes);
+  // The manifest's word on a piece: nothing if it is good (and then, if it is the next one the
+  // file's running SHA-256 needs, taken into it), else the verdict for it.
+  std::optional<PieceVerdict> check(std::uint32_t entry, std::uint32_t piece,
+                                    std::span<const std::uint8_t> bytes);
   // Puts what was written on disk; returns the pieces now held (PieceWriter::sync).
   Result<std::vector<PieceRef>> sync();
   // Every piece of `entry` is held: checks the SHA-256 of the whole file (reading back only

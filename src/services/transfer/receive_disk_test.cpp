@@ -47,12 +47,17 @@ std::string read_all(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
+Result<PieceVerdict> put(ReceiveDisk& disk, std::uint32_t entry, std::uint32_t piece,
+                         std::span<const std::uint8_t> bytes) {
+  return disk.write(entry, piece, bytes);
+}
+
 TEST(ReceiveDisk, PiecesOutOfOrderMakeTheFileAndItsHashIsCheckedWhole) {
   Fixture f;
   auto disk = ReceiveDisk::accept(f.manifest, f.root / "in");
   ASSERT_TRUE(disk.ok()) << disk.error().message;
   for (std::uint32_t piece : {2u, 0u, 3u, 1u}) {
-    auto verdict = (*disk)->write(0, piece, f.piece(piece));
+    auto verdict = put(**disk, 0, piece, f.piece(piece));
     ASSERT_TRUE(verdict.ok());
     EXPECT_EQ(*verdict, PieceVerdict::written);
   }
@@ -73,8 +78,8 @@ TEST(ReceiveDisk, AResumedTransferFinishesWhatARestartLeftAndRefusesAWrongWhole)
     auto disk = ReceiveDisk::accept(f.manifest, f.root / "in");
     ASSERT_TRUE(disk.ok());
     placement = (*disk)->placement();
-    ASSERT_TRUE((*disk)->write(0, 0, f.piece(0)).ok());
-    ASSERT_TRUE((*disk)->write(0, 1, f.piece(1)).ok());
+    ASSERT_TRUE(put(**disk, 0, 0, f.piece(0)).ok());
+    ASSERT_TRUE(put(**disk, 0, 1, f.piece(1)).ok());
     ASSERT_TRUE((*disk)->sync().ok());
   }
   PieceMap held(*f.manifest);
@@ -82,9 +87,9 @@ TEST(ReceiveDisk, AResumedTransferFinishesWhatARestartLeftAndRefusesAWrongWhole)
   held.set(0, 1);
   auto disk = ReceiveDisk::resume(f.manifest, f.root / "in", placement, held);
   ASSERT_TRUE(disk.ok()) << disk.error().message;
-  EXPECT_EQ((*disk)->write(0, 1, f.piece(1)).value(), PieceVerdict::unwanted);  // held already
-  ASSERT_TRUE((*disk)->write(0, 3, f.piece(3)).ok());
-  ASSERT_TRUE((*disk)->write(0, 2, f.piece(2)).ok());
+  EXPECT_EQ(put(**disk, 0, 1, f.piece(1)).value(), PieceVerdict::unwanted);  // held already
+  ASSERT_TRUE(put(**disk, 0, 3, f.piece(3)).ok());
+  ASSERT_TRUE(put(**disk, 0, 2, f.piece(2)).ok());
   ASSERT_TRUE((*disk)->sync().ok());
   auto finished = (*disk)->finish({0});
   auto& saved = finished.at(0);
@@ -98,10 +103,30 @@ TEST(ReceiveDisk, AResumedTransferFinishesWhatARestartLeftAndRefusesAWrongWhole)
   auto other = ReceiveDisk::accept(lying, f.root / "in");
   ASSERT_TRUE(other.ok());
   for (std::uint32_t piece = 0; piece < 4; ++piece)
-    ASSERT_TRUE((*other)->write(0, piece, f.piece(piece)).ok());
+    ASSERT_TRUE(put(**other, 0, piece, f.piece(piece)).ok());
   ASSERT_TRUE((*other)->sync().ok());
   EXPECT_FALSE((*other)->finish({0}).at(0).ok());
   EXPECT_FALSE(fs::exists(f.root / "in" / "lie.bin"));
+}
+
+TEST(ReceiveDisk, ABadPieceNeverReachesTheFileOrItsRunningHash) {
+  Fixture f;
+  auto disk = ReceiveDisk::accept(f.manifest, f.root / "in");
+  ASSERT_TRUE(disk.ok());
+  std::vector<std::uint8_t> bad(f.piece(0).begin(), f.piece(0).end());
+  bad[100] ^= 0x40;
+  EXPECT_EQ((*disk)->check(0, 0, bad), PieceVerdict::bad_hash);
+  EXPECT_EQ((*disk)->check(0, 0, f.piece(0).first(10)), PieceVerdict::bad_hash);  // short
+  EXPECT_EQ((*disk)->check(0, 9, f.piece(0)), PieceVerdict::unwanted);            // no such piece
+  EXPECT_EQ((*disk)->check(1, 0, f.piece(0)), PieceVerdict::unwanted);            // no such entry
+  // The good pieces, in order, after the bad one: the whole-file hash comes out right.
+  for (std::uint32_t piece = 0; piece < 4; ++piece) {
+    ASSERT_TRUE(put(**disk, 0, piece, f.piece(piece)).ok());
+  }
+  ASSERT_TRUE((*disk)->sync().ok());
+  auto finished = (*disk)->finish({0});
+  ASSERT_TRUE(finished.at(0).ok()) << finished.at(0).error().message;
+  EXPECT_EQ(read_all(*finished.at(0)), std::string(f.content.begin(), f.content.end()));
 }
 
 }  // namespace

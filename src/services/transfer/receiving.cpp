@@ -205,7 +205,7 @@ void TransferService::on_pieces_open(session::Connection& connection, const wire
     connection.stop_stream(open.stream, "those pieces were not asked for");
     return;
   }
-  auto assembler = PieceAssembler::start(*transfer.manifest, label.entry, label.first);
+  auto assembler = PieceAssembler::start(*transfer.manifest, label.entry, label.first, buffers_);
   if (!assembler) {
     connection.stop_stream(open.stream, assembler.error().message);
     return;
@@ -218,32 +218,34 @@ void TransferService::on_pieces_open(session::Connection& connection, const wire
 }
 
 void TransferService::on_piece(Transfer& transfer, std::uint32_t entry, std::uint32_t piece,
-                               std::span<const std::uint8_t> bytes) {
+                               std::shared_ptr<const AlignedBytes> copy) {
   if (transfer.state != State::moving || !transfer.asked->has(entry, piece) ||
       transfer.held->has(entry, piece) || transfer.in_pool.count({entry, piece}) != 0) {
     return;  // not asked for (or paused meanwhile): dropped, and asked again if still missing
   }
   transfer.in_pool.insert({entry, piece});
-  transfer.pool_bytes += bytes.size();
+  const std::size_t size = copy->size();
+  transfer.pool_bytes += size;
   ++transfer.writes;
-  auto copy = std::make_shared<const AlignedBytes>(bytes);  // aligned: written with O_DIRECT
   auto verdict = std::make_shared<Result<PieceVerdict>>(PieceVerdict::unwanted);
+  std::function<void()> done = [this, alive = alive_, id = transfer.id, verdict, entry, piece,
+                                size] {
+    if (!*alive) return;
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) return;
+    Transfer& receiving = it->second;
+    --receiving.writes;
+    receiving.pool_bytes -= std::min<std::uint64_t>(receiving.pool_bytes, size);
+    receiving.window_used -= std::min<std::uint64_t>(receiving.window_used, size);
+    if (!receiving.live() || !receiving.held) return;
+    written(receiving, entry, piece, *verdict);
+  };
   disk_.submit(
       key_of(transfer.id),
       [disk = transfer.disk, copy, verdict, entry, piece] {
         *verdict = disk->write(entry, piece, copy->bytes());
       },
-      [this, alive = alive_, id = transfer.id, verdict, entry, piece, size = bytes.size()] {
-        if (!*alive) return;
-        auto it = transfers_.find(id);
-        if (it == transfers_.end()) return;
-        Transfer& receiving = it->second;
-        --receiving.writes;
-        receiving.pool_bytes -= std::min<std::uint64_t>(receiving.pool_bytes, size);
-        receiving.window_used -= std::min<std::uint64_t>(receiving.window_used, size);
-        if (!receiving.live() || !receiving.held) return;
-        written(receiving, entry, piece, *verdict);
-      });
+      std::move(done));
 }
 
 void TransferService::written(Transfer& transfer, std::uint32_t entry, std::uint32_t piece,

@@ -19,6 +19,7 @@ TransferService::TransferService(asio::any_io_executor executor, Random& random,
       store_(store),
       observer_(observer),
       config_(std::move(config)),
+      buffers_(PieceBuffers::make(config_.window_bytes / kPieceSize + 4)),
       disk_(2, [executor](std::function<void()> done) { asio::post(executor, std::move(done)); }) {}
 
 TransferService::~TransferService() {
@@ -184,6 +185,10 @@ void TransferService::finish(Transfer& transfer, State state) {
   transfer.send_stream = 0;
   transfer.offer_stream = 0;
   ++transfer.epoch;
+  const bool receiving = std::any_of(transfers_.begin(), transfers_.end(), [](const auto& item) {
+    return item.second.direction == Direction::in && item.second.live();
+  });
+  if (!receiving) buffers_->trim();
   forget_old();
 }
 
@@ -349,8 +354,8 @@ void TransferService::on_stream_data(node::PeerEntry& /*peer*/, session::Connect
   transfer.wire_bytes += data.size();
   const std::uint32_t entry = in->second.entry;
   auto fed = in->second.assembler.feed(
-      data, [&](std::uint32_t piece, std::span<const std::uint8_t> bytes) {
-        on_piece(transfer, entry, piece, bytes);
+      data, [&](std::uint32_t piece, std::shared_ptr<const AlignedBytes> bytes) {
+        on_piece(transfer, entry, piece, std::move(bytes));
       });
   if (!fed) {
     // More bytes than the file has: a sender bug or worse. Drop the stream; what it did not

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "node/service.hpp"
+#include "services/transfer/aligned_bytes.hpp"
 #include "services/transfer/frames.hpp"
 #include "services/transfer/manifest.hpp"
 #include "services/transfer/transfer_state.hpp"
@@ -122,7 +123,7 @@ class TransferService final : public node::Service {
   void on_pieces_open(session::Connection& connection, const wire::StreamOpen& open,
                       const StreamLabel& label);
   void on_piece(Transfer& transfer, std::uint32_t entry, std::uint32_t piece,
-                std::span<const std::uint8_t> bytes);
+                std::shared_ptr<const AlignedBytes> copy);
   void written(Transfer& transfer, std::uint32_t entry, std::uint32_t piece,
                const Result<PieceVerdict>& verdict);
   void maybe_sync(Transfer& transfer);
@@ -147,6 +148,8 @@ class TransferService final : public node::Service {
   std::map<std::pair<const session::Connection*, std::uint32_t>, TransferId> streams_in_;
   std::map<tls::PeerId, std::weak_ptr<session::Connection>> sessions_;
   std::uint64_t finished_count_ = 0;
+  // Received pieces on their way to the disk: a window's worth, and a few more, are recycled.
+  std::shared_ptr<PieceBuffers> buffers_;
   WorkerPool disk_;  // last: its threads finish before the maps above go
 };
 
