@@ -109,8 +109,10 @@ struct Node::Parts final : SessionListener, transfer::TransferObserver {
         manager(context.get_executor(), transport, own, limits_of(config), protocol_of(config),
                 registry, trust, store_access, time, random, sink, *this) {
     if (config.files) {
+      transfer::TransferConfig transfer_config = config.transfer;
+      transfer_config.failpoints = config.failpoints;
       transfers = std::make_unique<transfer::TransferService>(context.get_executor(), random, time,
-                                                              store_access, *this, config.transfer);
+                                                              store_access, *this, transfer_config);
     }
   }
 

@@ -114,34 +114,34 @@ TEST(IntegrationTransfer, AFolderOfMixedFilesArrivesByteIdenticalWithItsSha256s)
   }
 }
 
-// Starts a transfer of one big file from `sender_name` to `receiver_name`, kills one side
-// with SIGKILL once the receiver holds about half, restarts it from its data dir, and checks
-// that the transfer completes by itself, byte-identical; returns the done event of the side
-// that was not killed.
+// Starts a transfer of one big file, has one side kill itself with SIGKILL at half (a
+// failpoint at its 48th of 96 pieces: sent, or written and not yet synced; waiting for a
+// progress event instead lost the race to a fast disk), restarts it from its data dir, and
+// checks that the transfer completes by itself, byte-identical; returns the done event of the
+// side that was not killed.
 json kill_midway_and_resume(bool kill_sender) {
   TempDir root;
   const fs::path big = root / "big.bin";
   const std::uint64_t size = 96 * kPiece;
   write_random(big, size, 7);
   const fs::path into = root / "saved";
-  auto bob = std::make_unique<Peer>("bob", root);
+  const std::vector<std::string> dies = {
+      kill_sender ? "PEERCHAT_FAILPOINT=transfer_sender_after_piece:48"
+                  : "PEERCHAT_FAILPOINT=transfer_receiver_after_piece:48"};
+  auto bob = std::make_unique<Peer>("bob", root, std::vector<std::string>{},
+                                    kill_sender ? std::vector<std::string>{} : dies);
   auto alice =
-      std::make_unique<Peer>("alice", root, std::vector<std::string>{"--connect", bob->address()});
+      std::make_unique<Peer>("alice", root, std::vector<std::string>{"--connect", bob->address()},
+                             kill_sender ? dies : std::vector<std::string>{});
   EXPECT_TRUE(both_connected(*alice, *bob));
   const std::string id = send_files(*alice, "bob", {big}, "s1");
   EXPECT_TRUE(transfer_event(*bob, "transfer_offered", id));
   accept(*bob, id, into, "a1");
-  auto half = bob->wait_for(
-      [&](const json& e) {
-        return e["event"] == "transfer_progress" && e.value("transfer", "") == id &&
-               e.value("bytes", std::uint64_t{0}) >= size / 2;
-      },
-      60s);
-  EXPECT_TRUE(half) << "never got half way";
   auto& victim = kill_sender ? alice : bob;
   const std::string name = victim->name();
-  victim->process().signal(SIGKILL);
-  EXPECT_TRUE(victim->process().wait_exit(10s));
+  EXPECT_TRUE(victim->process().wait_exit(60s)) << "the failpoint never fired";
+  EXPECT_FALSE(transfer_event(*(kill_sender ? bob : alice), "transfer_done", id, 0s))
+      << "the transfer was over before the kill";
   victim.reset();
   // Back from its data dir on a new port; it redials the other side, which it knows.
   victim = std::make_unique<Peer>(name, root);
@@ -173,13 +173,15 @@ TEST(IntegrationTransfer, AKilledSenderRestartsAndTheTransferCompletesResendingL
 TEST(IntegrationTransfer, AKilledReceiverRestartsAndTheTransferCompletesResendingLittle) {
   const json done = kill_midway_and_resume(/*kill_sender=*/false);
   ASSERT_TRUE(done.contains("wire_bytes"));
-  // The sender lived through it and counts what it sent: the file, plus what the receiver had
-  // not yet synced and stored when it died and what was on its way (its 16 MiB window).
+  // The sender lived through it and counts what it sent: the file, plus what was on its way
+  // when the receiver died (its 16 MiB window) and the piece a stream was cut in. What the
+  // receiver had written but not yet synced or stored is found whole in its .part on restart
+  // (ReceiveDisk::recover) and not asked again: without that this was 16-33 pieces.
   const auto resent =
       done["wire_bytes"].get<std::uint64_t>() - done["total_bytes"].get<std::uint64_t>();
   std::printf("kill -9 of the receiver: %.2f pieces re-sent\n",
               static_cast<double>(resent) / kPiece);
-  EXPECT_LE(resent, 24 * kPiece);
+  EXPECT_LE(resent, 17 * kPiece);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "services/transfer/receive_disk.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,6 +83,52 @@ Result<PieceVerdict> ReceiveDisk::write(std::uint32_t entry, std::uint32_t piece
                                         std::span<const std::uint8_t> bytes) {
   if (auto refused = check(entry, piece, bytes)) return *refused;
   return writer_.write_checked(entry, piece, bytes);
+}
+
+Result<std::vector<PieceRef>> ReceiveDisk::recover(const std::vector<bool>& finished) {
+  std::vector<PieceRef> recovered;
+  std::vector<std::uint8_t> buffer(manifest_->piece_size);
+  for (std::uint32_t entry = 0; entry < manifest_->entries.size(); ++entry) {
+    const Entry& file = manifest_->entries[entry];
+    if (file.kind != EntryKind::file || file.pieces.empty() ||
+        (entry < finished.size() && finished[entry]) ||
+        held_.held_in(entry) == held_.pieces_in(entry)) {
+      continue;
+    }
+    auto part = destination_.open_part(placement_, file);
+    if (!part) return part.error();
+    struct stat info {};
+    if (::fstat(part->get(), &info) != 0 || info.st_size == 0) continue;
+    const auto written = static_cast<std::uint64_t>(info.st_size);
+    bool any = false;
+    for (std::uint32_t piece = 0; piece < file.pieces.size(); ++piece) {
+      const std::uint64_t offset = std::uint64_t{piece} * manifest_->piece_size;
+      if (offset >= written) break;
+      if (held_.has(entry, piece)) continue;
+      const auto size = static_cast<std::size_t>(
+          std::min<std::uint64_t>(manifest_->piece_size, file.size - offset));
+      // A piece never written is a hole: nothing to read.
+      const off_t data = ::lseek(part->get(), static_cast<off_t>(offset), SEEK_DATA);
+      if (data < 0) break;  // no data from here on
+      if (static_cast<std::uint64_t>(data) >= offset + size) continue;
+      std::size_t done = 0;
+      while (done < size) {
+        const ssize_t got = ::pread(part->get(), buffer.data() + done, size - done,
+                                    static_cast<off_t>(offset + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        done += static_cast<std::size_t>(got);
+      }
+      if (done != size || writer_.check(entry, piece, std::span(buffer).first(size))) continue;
+      recovered.push_back(PieceRef{entry, piece});
+      any = true;
+    }
+    if (any && ::fdatasync(part->get()) != 0) {
+      std::erase_if(recovered, [&](const PieceRef& ref) { return ref.entry == entry; });
+    }
+  }
+  for (const auto& ref : recovered) held_.set(ref.entry, ref.piece);
+  return recovered;
 }
 
 Result<std::vector<PieceRef>> ReceiveDisk::sync() {

@@ -47,6 +47,12 @@ class ReceiveDisk {
   // file's running SHA-256 needs, taken into it), else the verdict for it.
   std::optional<PieceVerdict> check(std::uint32_t entry, std::uint32_t piece,
                                     std::span<const std::uint8_t> bytes);
+  // After a restart: pieces that reached the .part files but not the stored piece map (the
+  // process died after writing them, before their sync or the store's commit; a kill leaves
+  // them in the page cache or on disk) are read back, checked against the manifest, synced,
+  // and returned as held, so the sender need not send them again. Holes are skipped unread
+  // (SEEK_DATA); files in `finished` are left alone.
+  Result<std::vector<PieceRef>> recover(const std::vector<bool>& finished);
   // Puts what was written on disk; returns the pieces now held (PieceWriter::sync).
   Result<std::vector<PieceRef>> sync();
   // Every piece of `entry` is held: checks the SHA-256 of the whole file (reading back only

@@ -129,5 +129,43 @@ TEST(ReceiveDisk, ABadPieceNeverReachesTheFileOrItsRunningHash) {
   EXPECT_EQ(read_all(*finished.at(0)), std::string(f.content.begin(), f.content.end()));
 }
 
+TEST(ReceiveDisk, AfterARestartPiecesThePartHoldsButTheStoreMissedAreTakenBack) {
+  Fixture f;
+  Placement placement;
+  {
+    auto disk = ReceiveDisk::accept(f.manifest, f.root / "in");
+    ASSERT_TRUE(disk.ok());
+    placement = (*disk)->placement();
+    // Written, never synced nor stored: the process "dies" here.
+    ASSERT_TRUE(put(**disk, 0, 0, f.piece(0)).ok());
+    ASSERT_TRUE(put(**disk, 0, 2, f.piece(2)).ok());
+  }
+  {
+    // Half of piece 1 made it before the death: not taken back.
+    std::fstream part(f.root / "in" / "f.bin.part",
+                      std::ios::in | std::ios::out | std::ios::binary);
+    part.seekp(static_cast<std::streamoff>(kPieceSize));
+    part.write(reinterpret_cast<const char*>(f.piece(1).data()),
+               static_cast<std::streamsize>(kPieceSize / 2));
+  }
+  PieceMap held(*f.manifest);  // the store knew of nothing
+  auto disk = ReceiveDisk::resume(f.manifest, f.root / "in", placement, held);
+  ASSERT_TRUE(disk.ok()) << disk.error().message;
+  auto recovered = (*disk)->recover({false});
+  ASSERT_TRUE(recovered.ok()) << recovered.error().message;
+  std::vector<std::uint32_t> pieces;
+  for (const auto& ref : *recovered) pieces.push_back(ref.piece);
+  EXPECT_EQ(pieces, (std::vector<std::uint32_t>{0, 2}));
+  EXPECT_EQ(put(**disk, 0, 0, f.piece(0)).value(), PieceVerdict::unwanted);  // held now
+  ASSERT_TRUE(put(**disk, 0, 1, f.piece(1)).ok());
+  ASSERT_TRUE(put(**disk, 0, 3, f.piece(3)).ok());
+  ASSERT_TRUE((*disk)->sync().ok());
+  auto finished = (*disk)->finish({0});
+  ASSERT_TRUE(finished.at(0).ok()) << finished.at(0).error().message;
+  EXPECT_EQ(read_all(*finished.at(0)), std::string(f.content.begin(), f.content.end()));
+  // A finished file is left alone.
+  EXPECT_TRUE((*disk)->recover({true})->empty());
+}
+
 }  // namespace
 }  // namespace peerchat::transfer

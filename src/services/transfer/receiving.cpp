@@ -152,7 +152,9 @@ void TransferService::start_receiving(Transfer& transfer) {
 }
 
 void TransferService::request_more(Transfer& transfer) {
-  if (transfer.state != State::moving || !transfer.held || !transfer.asked) return;
+  if (transfer.state != State::moving || !transfer.held || !transfer.asked || transfer.recovering) {
+    return;
+  }
   // Asked on the link while it lasts (a duplicate session opening does not cut what is in
   // flight on it); once it is gone, on the primary session, from scratch.
   auto connection = transfer.link != nullptr ? transfer.link_session.lock() : nullptr;
@@ -266,6 +268,7 @@ void TransferService::written(Transfer& transfer, std::uint32_t entry, std::uint
   switch (*verdict) {
     case PieceVerdict::written:
       ++transfer.unsynced;
+      if (config_.failpoints != nullptr) config_.failpoints->hit("transfer_receiver_after_piece");
       break;
     case PieceVerdict::bad_hash:
       unask();
@@ -633,8 +636,29 @@ Outcome<bool> TransferService::restore_one(const store::TransferRecord& record,
   transfer.state = State::moving;
   const bool paused = record.state == store::TransferState::paused;
   auto& kept = transfers_.emplace(transfer.id, std::move(transfer)).first->second;
-  // Whole files and empty ones are finished now; the rest is asked for once the sender is back.
+  // Whole files and empty ones are finished now; the rest is asked for once the sender is back,
+  // after what the .part files hold beyond the stored map is taken back (ReceiveDisk::recover).
   finish_files(kept);
+  kept.recovering = true;
+  auto recovered = std::make_shared<Result<std::vector<PieceRef>>>(std::vector<PieceRef>{});
+  disk_.submit(
+      key_of(kept.id),
+      [disk = kept.disk, recovered, finished = kept.finished] {
+        *recovered = disk->recover(finished);
+      },
+      [this, alive = alive_, id = kept.id, recovered] {
+        if (!*alive) return;
+        auto it = transfers_.find(id);
+        if (it == transfers_.end() || !it->second.live()) return;
+        Transfer& receiving = it->second;
+        receiving.recovering = false;
+        if (*recovered && !(*recovered)->empty()) {
+          spdlog::info("transfer {}: {} pieces found whole in the .part files after the restart",
+                       short_hex(id), (*recovered)->size());
+          synced(receiving, *recovered);
+        }
+        request_more(receiving);
+      });
   if (paused) {
     kept.state = State::paused;
     kept.code = Code::disk_full;

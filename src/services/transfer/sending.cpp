@@ -158,6 +158,7 @@ void TransferService::send_pieces(Transfer& transfer) {
     transfer.ready.pop_front();
     transfer.ready_offset = 0;
     ++transfer.send_next;
+    if (config_.failpoints != nullptr) config_.failpoints->hit("transfer_sender_after_piece");
     if (transfer.send_next == range.first + range.count) {
       connection->end_stream(transfer.send_stream);
       transfer.send_stream = 0;

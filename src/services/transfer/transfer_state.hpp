@@ -92,6 +92,7 @@ struct Transfer {
   std::uint32_t writes = 0;                                   // write jobs in the pool
   std::uint32_t unsynced = 0;                                 // written since the last sync
   bool syncing = false;
+  bool recovering = false;  // after a restart, .part pieces the store missed are rechecked
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> requested;  // (entry, first)
   struct InStream {
     std::uint32_t entry = 0;

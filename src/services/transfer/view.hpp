@@ -12,6 +12,7 @@
 
 #include "tls/peer_id.hpp"
 #include "util/codes.hpp"
+#include "util/failpoints.hpp"
 
 namespace peerchat::transfer {
 
@@ -36,6 +37,10 @@ struct TransferConfig {
   std::chrono::milliseconds progress_interval{250};  // at most 4 progress events a second
   std::chrono::milliseconds disk_retry{2000};        // a paused (disk full) transfer retries
   std::size_t recent = 50;                           // finished transfers /transfers still lists
+  // Durability tests only: "transfer_sender_after_piece" (a piece handed to its stream) and
+  // "transfer_receiver_after_piece" (a piece written, not yet synced), so a test can kill
+  // either side at an exact point of a transfer however fast it runs.
+  Failpoints* failpoints = nullptr;
 };
 
 enum class Direction : std::uint8_t { in, out };
