@@ -40,9 +40,14 @@ Result<PieceWriter::OpenFile*> PieceWriter::descriptor(std::uint32_t entry) {
 Result<void> PieceWriter::write_at(OpenFile& file, std::span<const std::uint8_t> bytes,
                                    std::uint64_t offset, const std::string& path) {
   constexpr std::uintptr_t kAlign = 4096;  // a multiple of every logical block size in use
+  // A direct write waits for the device there and then: worth it for big pieces (no page cache
+  // to fill), not for small files, which one syncfs per batch writes out far faster than a
+  // device round trip each (10,000 files of 4 KiB: measured 2.5 s direct here).
+  constexpr std::size_t kDirectFrom = 256u << 10;
+  constexpr std::size_t kWritebackFrom = 64u << 10;
   const bool aligned =
       ((reinterpret_cast<std::uintptr_t>(bytes.data()) | bytes.size() | offset) % kAlign) == 0;
-  const bool direct = direct_usable_ && aligned && !bytes.empty();
+  const bool direct = direct_usable_ && aligned && bytes.size() >= kDirectFrom;
   if (direct != file.direct) {
     // Toggled on the one descriptor: a file's last, short piece goes through the page cache.
     const int flags = ::fcntl(file.fd.get(), F_GETFL);
@@ -70,11 +75,12 @@ Result<void> PieceWriter::write_at(OpenFile& file, std::span<const std::uint8_t>
     if (wrote < 0) return io_error(errno, "cannot write", path);
     done += static_cast<std::size_t>(wrote);
   }
-  if (!file.direct) {
+  if (!file.direct && bytes.size() >= kWritebackFrom) {
     // Start writing it out now rather than at the next sync: dirty transfer data never piles
     // up, so an fsync elsewhere on the same file system (the store committing a chat message,
     // which on ext4 flushes other files' new blocks with its journal) never waits behind
-    // megabytes.
+    // megabytes. Not for small writes: a device request per 4 KiB file costs more than it
+    // saves, and the batch's one syncfs comes soon.
     (void)::sync_file_range(file.fd.get(), static_cast<off_t>(offset),
                             static_cast<off_t>(bytes.size()), SYNC_FILE_RANGE_WRITE);
   }

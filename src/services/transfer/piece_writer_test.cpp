@@ -25,9 +25,9 @@ struct Sample {
   std::vector<std::vector<std::uint8_t>> contents;  // by entry
 };
 
-Sample sample(const std::vector<std::size_t>& sizes) {
+Sample sample(const std::vector<std::size_t>& sizes, std::uint32_t piece_size = kPiece) {
   Sample out;
-  out.manifest.piece_size = kPiece;
+  out.manifest.piece_size = piece_size;
   out.manifest.entries.push_back(Entry{EntryKind::folder, "dir", 0, {}, {}});
   out.contents.emplace_back();
   std::mt19937 random(5);
@@ -35,9 +35,9 @@ Sample sample(const std::vector<std::size_t>& sizes) {
     std::vector<std::uint8_t> bytes(sizes[i]);
     for (auto& byte : bytes) byte = static_cast<std::uint8_t>(random());
     Entry entry{EntryKind::file, "dir/f" + std::to_string(i), sizes[i], {}, {}};
-    for (std::size_t at = 0; at < bytes.size(); at += kPiece) {
+    for (std::size_t at = 0; at < bytes.size(); at += piece_size) {
       Sha256 hash{};
-      SHA256(bytes.data() + at, std::min<std::size_t>(kPiece, bytes.size() - at), hash.data());
+      SHA256(bytes.data() + at, std::min<std::size_t>(piece_size, bytes.size() - at), hash.data());
       entry.pieces.push_back(hash);
     }
     SHA256(bytes.data(), bytes.size(), entry.sha256.data());
@@ -49,8 +49,9 @@ Sample sample(const std::vector<std::size_t>& sizes) {
 
 std::span<const std::uint8_t> piece_of(const Sample& s, std::uint32_t entry, std::uint32_t piece) {
   const auto& bytes = s.contents[entry];
-  const std::size_t at = std::size_t{piece} * kPiece;
-  return std::span(bytes).subspan(at, std::min<std::size_t>(kPiece, bytes.size() - at));
+  const std::size_t size = s.manifest.piece_size;
+  const std::size_t at = std::size_t{piece} * size;
+  return std::span(bytes).subspan(at, std::min<std::size_t>(size, bytes.size() - at));
 }
 
 class PieceWriterTest : public ::testing::Test {
@@ -209,7 +210,9 @@ std::size_t resident_pages(const fs::path& path) {
 TEST_F(PieceWriterTest, WholeAlignedPiecesGoPastThePageCacheAndTheTailThroughIt) {
   // Three whole pieces and a short one; the whole ones from page-aligned copies (as the
   // service makes them) are written with O_DIRECT, the short one cannot be and is buffered.
-  const Sample s = sample({3 * kPiece + 100});
+  // (Pieces under 256 KiB never go direct: small files are faster through the page cache.)
+  constexpr std::uint32_t kBig = 256u << 10;
+  const Sample s = sample({3 * kBig + 100}, kBig);
   PieceMap held(s.manifest);
   PieceWriter writer(s.manifest, held, opener());
   const auto buffers = PieceBuffers::make(2);
@@ -230,6 +233,16 @@ TEST_F(PieceWriterTest, WholeAlignedPiecesGoPastThePageCacheAndTheTailThroughIt)
   if (!probe) GTEST_SKIP() << "no O_DIRECT on " << dir_;
   ASSERT_NE(resident, SIZE_MAX);
   EXPECT_LE(resident, 1u) << "whole pieces went through the page cache";  // the tail's page
+
+  // A small file's piece, aligned as well, is buffered.
+  fs::remove(path);
+  const Sample little = sample({kPiece});
+  PieceMap little_held(little.manifest);
+  PieceWriter little_writer(little.manifest, little_held, opener());
+  const auto copy = buffers->copy(piece_of(little, 1, 0));
+  ASSERT_TRUE(little_writer.write(1, 0, copy->bytes()).ok());
+  little_writer.close(1);
+  EXPECT_EQ(resident_pages(path), kPiece / 4096) << "a small piece went past the page cache";
 }
 
 }  // namespace

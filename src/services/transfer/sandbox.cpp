@@ -272,6 +272,10 @@ Result<Destination::Location> Destination::locate(const Placement& placement,
 
 Result<UniqueFd> Destination::open_folder(const std::vector<std::string>& components,
                                           bool create) const {
+  if (!create && last_folder_ && components == last_components_) {
+    UniqueFd again(::fcntl(last_folder_.get(), F_DUPFD_CLOEXEC, 0));
+    if (again) return again;
+  }
   UniqueFd current(::fcntl(dir_.get(), F_DUPFD_CLOEXEC, 0));
   if (!current) return fs_error(errno, "use", path_, "close other programs and try again");
   fs::path shown = path_;
@@ -284,6 +288,13 @@ Result<UniqueFd> Destination::open_folder(const std::vector<std::string>& compon
     const int fd = ::openat(current.get(), component.c_str(), kFolderFlags);
     if (fd < 0) return refused_at(errno, current.get(), component, "open the folder", shown);
     current = UniqueFd(fd);
+  }
+  if (!create) {
+    UniqueFd kept(::fcntl(current.get(), F_DUPFD_CLOEXEC, 0));
+    if (kept) {
+      last_folder_ = std::move(kept);
+      last_components_ = components;
+    }
   }
   return current;
 }

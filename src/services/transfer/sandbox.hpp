@@ -86,6 +86,11 @@ class Destination {
   std::filesystem::path path_;
   UniqueFd dir_;
   std::size_t name_max_ = kDefaultNameMax;
+  // The folder last opened (files of one folder come together): a dup of it instead of a walk
+  // of openat per component for every .part opened and renamed. Like the rest of a
+  // Destination, used by one thread at a time.
+  mutable std::vector<std::string> last_components_;
+  mutable UniqueFd last_folder_;
 };
 
 }  // namespace peerchat::transfer
