@@ -3,11 +3,18 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdlib>
 
 #include "cli/words.hpp"
 
 namespace peerchat::cli {
 namespace {
+
+// What a leading ~ in a typed path stands for, as in a shell; empty leaves it alone.
+std::string_view home_folder() {
+  const char* home = std::getenv("HOME");
+  return home != nullptr ? std::string_view(home) : std::string_view();
+}
 
 std::string_view trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r\n");
@@ -85,13 +92,13 @@ bool CommandInterpreter::handle_line(std::string_view raw) {
       if (hooks_.query) hooks_.query(query_, node_.display_name(*peer));
     }
   } else if (command == "/sendfile") {
-    auto words = split_words(rest);
+    auto words = split_words(rest, home_folder());
     if (!words) return usage(words.failure().message);
     if (words->size() < 2) return usage("usage: /sendfile PEER PATH... (quote paths with spaces)");
     std::vector<std::filesystem::path> paths(words->begin() + 1, words->end());
     node_.send_files(words->front(), std::move(paths));
   } else if (command == "/accept") {
-    auto words = split_words(rest);
+    auto words = split_words(rest, home_folder());
     if (!words) return usage(words.failure().message);
     if (words->empty() || words->size() > 2) return usage("usage: /accept TRANSFER [DIR]");
     node_.accept(words->front(),

@@ -66,11 +66,14 @@ TEST(RenderTransfers, SizesAndDurationsForPeople) {
 TEST(RenderTransfers, AnOfferSaysWhoWhatHowBigTheRoomAndHowToAnswer) {
   auto e = transfer_event(node::event::Transfer::Kind::offered);
   e.free_bytes = 10ull << 30;
+  e.download_dir = "/home/al/Downloads/peerchat";
   const std::string text = render_human(e);
   EXPECT_NE(text.find("bob"), std::string::npos) << text;
   EXPECT_NE(text.find("2 files"), std::string::npos) << text;
   EXPECT_NE(text.find("3.00 MiB"), std::string::npos) << text;
-  EXPECT_NE(text.find("10.0 GiB free"), std::string::npos) << text;
+  EXPECT_NE(text.find("10.0 GiB free in the download folder /home/al/Downloads/peerchat"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("photos/b.jpg"), std::string::npos) << text;
   EXPECT_NE(text.find("/accept 1a2b3c4d [DIR]"), std::string::npos) << text;
   EXPECT_NE(text.find("/decline 1a2b3c4d"), std::string::npos) << text;

@@ -52,10 +52,13 @@ std::string offered(const node::event::Transfer& e) {
                   title_of(v), plural(v.files, "file", "files"), human_bytes(v.total_bytes), id);
   text += file_list(e.files);
   if (e.free_bytes != 0) {
-    text += fmt::format("\n  {} free in the download folder{}", human_bytes(e.free_bytes),
-                        e.free_bytes < v.total_bytes ? ": NOT ENOUGH ROOM, /accept into another "
-                                                       "folder or free some space"
-                                                     : "");
+    text +=
+        fmt::format("\n  {} free in {}{}", human_bytes(e.free_bytes),
+                    e.download_dir.empty() ? std::string("the download folder")
+                                           : fmt::format("the download folder {}", e.download_dir),
+                    e.free_bytes < v.total_bytes ? ": NOT ENOUGH ROOM, /accept into another "
+                                                   "folder or free some space"
+                                                 : "");
   }
   text += fmt::format("\n  /accept {} [DIR] to take it, /decline {} to refuse it", id, id);
   return text;

@@ -4,7 +4,7 @@
 
 namespace peerchat::cli {
 
-Outcome<std::vector<std::string>> split_words(std::string_view line) {
+Outcome<std::vector<std::string>> split_words(std::string_view line, std::string_view home) {
   std::vector<std::string> words;
   std::string word;
   bool in_word = false;  // "" is a word too
@@ -30,6 +30,14 @@ Outcome<std::vector<std::string>> split_words(std::string_view line) {
       word.clear();
       in_word = false;
     } else {
+      // A ~ that starts a word, unquoted, alone or before a /: the home folder, as in a shell.
+      if (!in_word && c == '~' && !home.empty() &&
+          (i + 1 == line.size() || line[i + 1] == '/' || line[i + 1] == ' ' ||
+           line[i + 1] == '\t')) {
+        in_word = true;
+        word += home;
+        continue;
+      }
       in_word = true;
       if (c == '"' || c == '\'') {
         quote = c;

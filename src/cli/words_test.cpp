@@ -22,6 +22,15 @@ TEST(Words, SplitLikeAShellWithoutExpanding) {
   EXPECT_TRUE(words("   ").empty());
 }
 
+TEST(Words, ALeadingUnquotedTildeIsTheHomeFolder) {
+  const auto split = [](std::string_view line) { return *split_words(line, "/home/al"); };
+  using List = std::vector<std::string>;
+  EXPECT_EQ(split("bob ~/a.txt ~ x~ ~al/b '~/q' \\~/e"),
+            (List{"bob", "/home/al/a.txt", "/home/al", "x~", "~al/b", "~/q", "~/e"}));
+  EXPECT_EQ(split("~/my\\ file"), (List{"/home/al/my file"}));
+  EXPECT_EQ(*split_words("~/x"), (List{"~/x"}));  // no home given: left alone
+}
+
 TEST(Words, UnclosedQuotesAndTrailingBackslashAreUsageFailures) {
   for (std::string_view bad : {R"(bob "a.txt)", "bob 'a", "bob a\\"}) {
     auto split = split_words(bad);

@@ -129,7 +129,10 @@ struct ToJson {
         j["title"] = v.title;
         j["files"] = files();
         j["total_bytes"] = v.total_bytes;
-        if (v.direction == transfer::Direction::in) j["free_bytes"] = e.free_bytes;
+        if (v.direction == transfer::Direction::in) {
+          j["free_bytes"] = e.free_bytes;
+          j["download_dir"] = e.download_dir;
+        }
         break;
       case Kind::accepted:
         if (!v.destination.empty()) j["destination"] = v.destination;

@@ -118,6 +118,7 @@ struct Transfer {
   std::uint64_t free_bytes = 0;           // offered, in: free space in the download dir
   std::uint64_t bytes_per_second = 0;     // progress
   bool by_peer = false;                   // cancelled
+  std::string download_dir;               // offered, in: where /accept without a DIR saves it
 };
 
 // The answer to /transfers: current transfers and the most recent finished ones, oldest first.

@@ -96,7 +96,15 @@ class TransferEventsJson : public ::testing::Test {
     files[1].sha256[0] = 0xab;
   }
   nlohmann::ordered_json of(event::Transfer::Kind kind) const {
-    event::Transfer e{kind, view, "bob", files, 5000, 1234, true};
+    event::Transfer e;
+    e.kind = kind;
+    e.view = view;
+    e.name = "bob";
+    e.files = files;
+    e.free_bytes = 5000;
+    e.download_dir = "/d/peerchat";
+    e.bytes_per_second = 1234;
+    e.by_peer = true;
     return to_json(Event{e});
   }
   transfer::TransferView view;
@@ -132,6 +140,7 @@ TEST_F(TransferEventsJson, EachKindCarriesItsOwnFields) {
   EXPECT_FALSE(offered["files"][0].contains("sha256"));  // only once verified
   EXPECT_EQ(offered["total_bytes"], 300);
   EXPECT_EQ(offered["free_bytes"], 5000);
+  EXPECT_EQ(offered["download_dir"], "/d/peerchat");
   EXPECT_EQ(offered["title"], "photos");
 
   const auto progress = of(Kind::progress);
@@ -153,7 +162,7 @@ TEST_F(TransferEventsJson, EachKindCarriesItsOwnFields) {
     EXPECT_EQ(j["message"], "no room");
   }
   EXPECT_EQ(of(Kind::cancelled)["by"], "peer");
-  event::Transfer local{Kind::cancelled, view, "bob", {}, 0, 0, false};
+  event::Transfer local{Kind::cancelled, view, "bob", {}, 0, 0, false, {}};
   EXPECT_EQ(to_json(Event{local})["by"], "local");
 }
 

@@ -119,19 +119,23 @@ struct Node::Parts final : SessionListener, transfer::TransferObserver {
   // TransferObserver: each report becomes a transfer_* event.
   void emit_transfer(event::Transfer::Kind kind, const transfer::TransferView& view,
                      std::vector<transfer::FileView> files = {}) {
-    event::Transfer e{kind, view, registry.display_name(view.peer), std::move(files), 0, 0, false};
+    event::Transfer e;
+    e.kind = kind;
+    e.view = view;
+    e.name = registry.display_name(view.peer);
+    e.files = std::move(files);
     events.emit(e);
   }
   void transfer_offered(const transfer::TransferView& view,
                         const std::vector<transfer::FileView>& files,
                         std::uint64_t free_bytes) override {
-    event::Transfer e{event::Transfer::Kind::offered,
-                      view,
-                      registry.display_name(view.peer),
-                      files,
-                      free_bytes,
-                      0,
-                      false};
+    event::Transfer e;
+    e.kind = event::Transfer::Kind::offered;
+    e.view = view;
+    e.name = registry.display_name(view.peer);
+    e.files = files;
+    e.free_bytes = free_bytes;
+    e.download_dir = config.transfer.download_dir.string();
     events.emit(e);
   }
   void transfer_accepted(const transfer::TransferView& view) override {
@@ -139,12 +143,11 @@ struct Node::Parts final : SessionListener, transfer::TransferObserver {
   }
   void transfer_progress(const transfer::TransferView& view,
                          std::uint64_t bytes_per_second) override {
-    event::Transfer e{event::Transfer::Kind::progress,
-                      view,
-                      registry.display_name(view.peer),
-                      {},
-                      0,
-                      bytes_per_second};
+    event::Transfer e;
+    e.kind = event::Transfer::Kind::progress;
+    e.view = view;
+    e.name = registry.display_name(view.peer);
+    e.bytes_per_second = bytes_per_second;
     events.emit(e);
   }
   void transfer_paused(const transfer::TransferView& view) override {
@@ -161,13 +164,11 @@ struct Node::Parts final : SessionListener, transfer::TransferObserver {
     emit_transfer(event::Transfer::Kind::failed, view);
   }
   void transfer_cancelled(const transfer::TransferView& view, bool by_peer) override {
-    event::Transfer e{event::Transfer::Kind::cancelled,
-                      view,
-                      registry.display_name(view.peer),
-                      {},
-                      0,
-                      0,
-                      by_peer};
+    event::Transfer e;
+    e.kind = event::Transfer::Kind::cancelled;
+    e.view = view;
+    e.name = registry.display_name(view.peer);
+    e.by_peer = by_peer;
     events.emit(e);
   }
   void transfer_declined(const transfer::TransferView& view) override {
