@@ -92,6 +92,11 @@ int main(int argc, char** argv) {
   add_common(*send_file_command, send_file.common, false);
   send_file_command->add_option("--to", send_file.to, "HOST:PORT or ID@HOST:PORT of the peer")
       ->required();
+  send_file_command
+      ->add_option("--timeout", send_file.answer_timeout,
+                   "seconds the peer has to accept or decline before the offer is withdrawn "
+                   "(exit code 11); 0: wait as long as it takes")
+      ->capture_default_str();
   send_file_command->add_option("paths", send_file.paths, "files and folders to send")->required();
 
   CommonOptions id_options;

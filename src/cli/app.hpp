@@ -39,6 +39,7 @@ struct SendFileOptions {
   CommonOptions common;
   std::string to;
   std::vector<std::string> paths;
+  unsigned answer_timeout = 0;  // seconds the receiver has to accept or decline; 0: no limit
 };
 
 int run_peer(const PeerOptions& options);

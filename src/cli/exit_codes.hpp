@@ -15,6 +15,7 @@ enum ExitCode : int {
   kExitDeclined = 8,         // send-file: the peer declined the files
   kExitCancelled = 9,        // send-file: cancelled, by the peer or by SIGINT/SIGTERM here
   kExitTransferFailed = 10,  // send-file: the transfer failed (the message gives the code)
+  kExitNoAnswer = 11,        // send-file: no answer to the offer within --timeout; withdrawn
 };
 
 inline constexpr const char* kExitCodeHelp =
@@ -30,6 +31,8 @@ inline constexpr const char* kExitCodeHelp =
     "  7  send: connected, but the message was not acknowledged\n"
     "  8  send-file: the peer declined the files\n"
     "  9  send-file: the transfer was cancelled (by the peer, or by SIGINT/SIGTERM here)\n"
-    "  10 send-file: the transfer failed, or the peer went away before it was done\n";
+    "  10 send-file: the transfer failed, or the peer went away before it was done\n"
+    "  11 send-file: the peer did not accept or decline within --timeout; the offer was\n"
+    "     withdrawn\n";
 
 }  // namespace peerchat::cli

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <asio/steady_timer.hpp>
 #include <csignal>
 #include <iostream>
 
@@ -28,6 +29,7 @@ class SendFileWatcher final : public node::EventSink {
  public:
   SendFileWatcher(asio::io_context& io, const SendFileOptions& options)
       : io_(io),
+        answer_timer_(io),
         options_(options),
         json_(stdout),
         show_progress_(!options.common.json && ::isatty(2) == 1) {}
@@ -39,6 +41,7 @@ class SendFileWatcher final : public node::EventSink {
     if (done_) return;
     done_ = true;
     result_ = code;
+    answer_timer_.cancel();
     clear_progress();
     if (!options_.common.json && !message.empty()) {
       (code == kExitOk ? std::cout : std::cerr) << "peerchat: " << message << std::endl;
@@ -101,7 +104,21 @@ class SendFileWatcher final : public node::EventSink {
           transfer_ = *offered;
           note(fmt::format("offered to {} ({}) as {}; waiting for an answer", name_,
                            peer_->fingerprint(), short_transfer_id(*offered)));
+          if (options_.answer_timeout != 0) wait_for_answer();
         });
+  }
+
+  // --timeout: an offer nobody answers is withdrawn (the receiver sees it cancelled).
+  void wait_for_answer() {
+    answer_timer_.expires_after(std::chrono::seconds(options_.answer_timeout));
+    answer_timer_.async_wait([this](std::error_code ec) {
+      if (ec || done_ || answered_ || !transfer_) return;
+      // Finished first: the cancel's own event must not make it an exit 9. The shutdown that
+      // finish() posts still comes after the CANCEL frame queued here.
+      finish(kExitNoAnswer, fmt::format("{} did not answer within {} s; the offer was withdrawn",
+                                        name_, options_.answer_timeout));
+      (void)node_->cancel_transfer(transfer::to_hex(*transfer_));
+    });
   }
 
   void on_transfer(const node::event::Transfer& e) {
@@ -109,6 +126,8 @@ class SendFileWatcher final : public node::EventSink {
     const std::string code = fmt::format("[{}]", name(e.view.code));
     switch (e.kind) {
       case Kind::accepted:
+        answered_ = true;
+        answer_timer_.cancel();
         note(fmt::format("{} accepted; sending", name_));
         break;
       case Kind::progress:
@@ -159,6 +178,8 @@ class SendFileWatcher final : public node::EventSink {
   }
 
   asio::io_context& io_;
+  asio::steady_timer answer_timer_;
+  bool answered_ = false;
   const SendFileOptions& options_;
   JsonSink json_;
   const bool show_progress_;

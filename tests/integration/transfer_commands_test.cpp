@@ -273,10 +273,12 @@ TEST(IntegrationTransferCommands, PipedReplShowsTheOfferAndHowToAnswerIt) {
 class IntegrationSendFile : public ::testing::Test {
  protected:
   IntegrationSendFile() { write_file(root / "send" / "a.txt", "file for the one-shot"); }
-  std::unique_ptr<Process> start(const std::string& to, std::vector<std::string> paths) {
+  std::unique_ptr<Process> start(const std::string& to, std::vector<std::string> paths,
+                                 std::vector<std::string> options = {}) {
     std::vector<std::string> args = {
         peerchat_binary(), "send-file", "--data-dir", sender_dir.string(),
         "--name",          "bot",       "--to",       to};
+    args.insert(args.end(), options.begin(), options.end());
     args.insert(args.end(), paths.begin(), paths.end());
     return std::make_unique<Process>(args, root / ("send-file-" + std::to_string(++runs) + ".err"));
   }
@@ -333,6 +335,20 @@ TEST_F(IntegrationSendFile, SigtermCancelsTheTransferAndExitsNine) {
   // The offer is out once bob has it; the sender then knows the transfer and cancels it.
   sender->signal(SIGTERM);
   EXPECT_EQ(sender->wait_exit(20s), 9) << sender->stderr_text();
+  auto cancelled = transfer_event(bob, "transfer_cancelled", id);
+  ASSERT_TRUE(cancelled) << grep_text(bob);
+  EXPECT_EQ((*cancelled)["by"], "peer");
+}
+
+TEST_F(IntegrationSendFile, AnOfferNobodyAnswersWithinTheTimeoutIsWithdrawnAndExitsEleven) {
+  Peer bob("bob", root, {"--download-dir", (root / "bob-downloads").string()});
+  auto sender = start(bob.address(), {a_txt()}, {"--timeout", "1"});
+  auto offered = bob.wait_event("transfer_offered", 20s);
+  ASSERT_TRUE(offered);
+  const std::string id = (*offered)["transfer"];
+  EXPECT_EQ(sender->wait_exit(20s), 11) << sender->stderr_text();
+  EXPECT_NE(sender->stderr_text().find("did not answer within 1 s"), std::string::npos)
+      << sender->stderr_text();
   auto cancelled = transfer_event(bob, "transfer_cancelled", id);
   ASSERT_TRUE(cancelled) << grep_text(bob);
   EXPECT_EQ((*cancelled)["by"], "peer");
