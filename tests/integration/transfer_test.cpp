@@ -114,6 +114,48 @@ TEST(IntegrationTransfer, AFolderOfMixedFilesArrivesByteIdenticalWithItsSha256s)
   }
 }
 
+// Issue 11's "many transfers at once": two senders into one receiver, which sends one back,
+// all at the same time, while the pair that also chats keeps chatting; every file arrives
+// byte-identical and every chat message is delivered.
+TEST(IntegrationTransfer, TransfersFromTwoPeersAndOneBackRunTogetherWhileChatGoesOn) {
+  TempDir root;
+  Peer bob("bob", root);
+  Peer alice("alice", root, {"--connect", bob.address()});
+  Peer carol("carol", root, {"--connect", bob.address()});
+  ASSERT_TRUE(both_connected(alice, bob));
+  ASSERT_TRUE(both_connected(carol, bob));
+  constexpr std::uint64_t kSize = 48 * kPiece + 12345;
+  write_random(root / "from-alice.bin", kSize, 11);
+  write_random(root / "from-carol.bin", kSize, 12);
+  write_random(root / "from-bob.bin", kSize, 13);
+  const std::string a = send_files(alice, "bob", {root / "from-alice.bin"}, "sa");
+  const std::string c = send_files(carol, "bob", {root / "from-carol.bin"}, "sc");
+  const std::string b = send_files(bob, "alice", {root / "from-bob.bin"}, "sb");
+  ASSERT_TRUE(transfer_event(bob, "transfer_offered", a));
+  ASSERT_TRUE(transfer_event(bob, "transfer_offered", c));
+  ASSERT_TRUE(transfer_event(alice, "transfer_offered", b));
+  accept(bob, a, root / "bob-in", "aa");
+  accept(bob, c, root / "bob-in", "ac");
+  accept(alice, b, root / "alice-in", "ab");
+  constexpr int kChats = 20;
+  for (int i = 0; i < kChats; ++i) {
+    alice.command(json{{"id", fmt::format("m{}", i)},
+                       {"cmd", "send"},
+                       {"peer", "bob"},
+                       {"text", fmt::format("during the transfers {}", i)}}
+                      .dump());
+  }
+  for (const auto& [peer, id] : {std::pair<Peer*, std::string>{&bob, a}, {&bob, c}, {&alice, b}}) {
+    EXPECT_TRUE(transfer_event(*peer, "transfer_done", id, 60s)) << id;
+  }
+  EXPECT_TRUE(same_bytes(root / "bob-in" / "from-alice.bin", root / "from-alice.bin"));
+  EXPECT_TRUE(same_bytes(root / "bob-in" / "from-carol.bin", root / "from-carol.bin"));
+  EXPECT_TRUE(same_bytes(root / "alice-in" / "from-bob.bin", root / "from-bob.bin"));
+  EXPECT_TRUE(alice.wait_for([&](const json&) { return alice.count("delivered") == kChats; }, 30s))
+      << alice.count("delivered") << " of " << kChats << " chats delivered";
+  EXPECT_EQ(bob.count("message"), static_cast<std::size_t>(kChats));
+}
+
 // Starts a transfer of one big file, has one side kill itself with SIGKILL at half (a
 // failpoint at its 48th of 96 pieces: sent, or written and not yet synced; waiting for a
 // progress event instead lost the race to a fast disk), restarts it from its data dir, and
