@@ -95,7 +95,8 @@ Result<std::vector<PieceRef>> ReceiveDisk::recover(const std::vector<bool>& fini
         held_.held_in(entry) == held_.pieces_in(entry)) {
       continue;
     }
-    auto part = destination_.open_part(placement_, file);
+    auto part = destination_.open_part(placement_, file, /*create=*/false);
+    if (!part && part.error().code == std::errc::no_such_file_or_directory) continue;  // not begun
     if (!part) return part.error();
     struct stat info {};
     if (::fstat(part->get(), &info) != 0 || info.st_size == 0) continue;

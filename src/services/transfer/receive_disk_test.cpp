@@ -165,6 +165,13 @@ TEST(ReceiveDisk, AfterARestartPiecesThePartHoldsButTheStoreMissedAreTakenBack) 
   EXPECT_EQ(read_all(*finished.at(0)), std::string(f.content.begin(), f.content.end()));
   // A finished file is left alone.
   EXPECT_TRUE((*disk)->recover({true})->empty());
+  // A file not begun has no .part, and recovering does not make one.
+  auto fresh = ReceiveDisk::accept(f.manifest, f.root / "fresh");
+  ASSERT_TRUE(fresh.ok());
+  auto none = (*fresh)->recover({false});
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(fs::exists(f.root / "fresh" / "f.bin.part"));
 }
 
 }  // namespace

@@ -652,7 +652,12 @@ Outcome<bool> TransferService::restore_one(const store::TransferRecord& record,
         if (it == transfers_.end() || !it->second.live()) return;
         Transfer& receiving = it->second;
         receiving.recovering = false;
-        if (*recovered && !(*recovered)->empty()) {
+        if (!*recovered) {
+          spdlog::warn(
+              "transfer {}: the .part files could not be read back ({}); what they "
+              "hold beyond the stored map is asked for again",
+              short_hex(id), recovered->error().message);
+        } else if (!(*recovered)->empty()) {
           spdlog::info("transfer {}: {} pieces found whole in the .part files after the restart",
                        short_hex(id), (*recovered)->size());
           synced(receiving, *recovered);

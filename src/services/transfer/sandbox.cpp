@@ -337,12 +337,14 @@ Result<Destination::Slot> Destination::open_slot(const Placement& placement,
               std::move(location->offered_name)};
 }
 
-Result<UniqueFd> Destination::open_part(const Placement& placement, const Entry& entry) const {
+Result<UniqueFd> Destination::open_part(const Placement& placement, const Entry& entry,
+                                        bool create) const {
   auto slot = open_slot(placement, entry);
   if (!slot.ok()) return slot.error();
   const std::string part = slot->part();
   const fs::path shown = slot->shown_folder / part;
-  UniqueFd file(::openat(slot->folder.get(), part.c_str(), kPartFlags | O_CREAT, 0600));
+  UniqueFd file(
+      ::openat(slot->folder.get(), part.c_str(), kPartFlags | (create ? O_CREAT : 0), 0600));
   if (!file) return refused_at(errno, slot->folder.get(), part, "open", shown);
   if (auto checked = check_part_file(file.get(), shown); !checked.ok()) return checked.error();
   const int flags = ::fcntl(file.get(), F_GETFL);

@@ -58,8 +58,10 @@ class Destination {
   // existing folder is reused, anything else in its place (a file, a symlink) is an error.
   Result<void> make_folders(const Placement& placement, const Manifest& manifest) const;
   // NAME.part of a file entry opened for writing (0600), kept as it is when it exists so that a
-  // resumed transfer continues. Its folders must exist (make_folders).
-  Result<UniqueFd> open_part(const Placement& placement, const Entry& entry) const;
+  // resumed transfer continues. Its folders must exist (make_folders). Without `create`, one
+  // that does not exist is an error (no_such_file_or_directory) and nothing is made.
+  Result<UniqueFd> open_part(const Placement& placement, const Entry& entry,
+                             bool create = true) const;
   // Once the file is verified: flushes NAME.part to disk, renames it to NAME without replacing
   // anything (to the next free "NAME (N)" if NAME appeared meanwhile), makes it 0644 and returns
   // where it was saved.
