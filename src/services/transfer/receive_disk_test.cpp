@@ -47,9 +47,19 @@ std::string read_all(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-Result<PieceVerdict> put(ReceiveDisk& disk, std::uint32_t entry, std::uint32_t piece,
-                         std::span<const std::uint8_t> bytes) {
-  return disk.write(entry, piece, bytes);
+// A first run of the receiver: accepts into root/in, writes `pieces`, syncs them if `synced`,
+// then is gone (a restart follows). Returns where the file's names went.
+Placement run_before_restart(const Fixture& f, std::vector<std::uint32_t> pieces, bool synced) {
+  auto disk = ReceiveDisk::accept(f.manifest, f.root / "in");
+  EXPECT_TRUE(disk.ok());
+  if (!disk.ok()) return {};
+  for (const auto piece : pieces) {
+    EXPECT_TRUE((*disk)->write(0, piece, f.piece(piece)).ok());
+  }
+  if (synced) {
+    EXPECT_TRUE((*disk)->sync().ok());
+  }
+  return (*disk)->placement();
 }
 
 TEST(ReceiveDisk, PiecesOutOfOrderMakeTheFileAndItsHashIsCheckedWhole) {
@@ -57,7 +67,7 @@ TEST(ReceiveDisk, PiecesOutOfOrderMakeTheFileAndItsHashIsCheckedWhole) {
   auto disk = ReceiveDisk::accept(f.manifest, f.root / "in");
   ASSERT_TRUE(disk.ok()) << disk.error().message;
   for (std::uint32_t piece : {2u, 0u, 3u, 1u}) {
-    auto verdict = put(**disk, 0, piece, f.piece(piece));
+    auto verdict = (*disk)->write(0, piece, f.piece(piece));
     ASSERT_TRUE(verdict.ok());
     EXPECT_EQ(*verdict, PieceVerdict::written);
   }
@@ -73,23 +83,15 @@ TEST(ReceiveDisk, PiecesOutOfOrderMakeTheFileAndItsHashIsCheckedWhole) {
 
 TEST(ReceiveDisk, AResumedTransferFinishesWhatARestartLeftAndRefusesAWrongWhole) {
   Fixture f;
-  Placement placement;
-  {
-    auto disk = ReceiveDisk::accept(f.manifest, f.root / "in");
-    ASSERT_TRUE(disk.ok());
-    placement = (*disk)->placement();
-    ASSERT_TRUE(put(**disk, 0, 0, f.piece(0)).ok());
-    ASSERT_TRUE(put(**disk, 0, 1, f.piece(1)).ok());
-    ASSERT_TRUE((*disk)->sync().ok());
-  }
+  const Placement placement = run_before_restart(f, {0, 1}, /*synced=*/true);
   PieceMap held(*f.manifest);
   held.set(0, 0);
   held.set(0, 1);
   auto disk = ReceiveDisk::resume(f.manifest, f.root / "in", placement, held);
   ASSERT_TRUE(disk.ok()) << disk.error().message;
-  EXPECT_EQ(put(**disk, 0, 1, f.piece(1)).value(), PieceVerdict::unwanted);  // held already
-  ASSERT_TRUE(put(**disk, 0, 3, f.piece(3)).ok());
-  ASSERT_TRUE(put(**disk, 0, 2, f.piece(2)).ok());
+  EXPECT_EQ((*disk)->write(0, 1, f.piece(1)).value(), PieceVerdict::unwanted);  // held already
+  ASSERT_TRUE((*disk)->write(0, 3, f.piece(3)).ok());
+  ASSERT_TRUE((*disk)->write(0, 2, f.piece(2)).ok());
   ASSERT_TRUE((*disk)->sync().ok());
   auto finished = (*disk)->finish({0});
   auto& saved = finished.at(0);
@@ -103,7 +105,7 @@ TEST(ReceiveDisk, AResumedTransferFinishesWhatARestartLeftAndRefusesAWrongWhole)
   auto other = ReceiveDisk::accept(lying, f.root / "in");
   ASSERT_TRUE(other.ok());
   for (std::uint32_t piece = 0; piece < 4; ++piece)
-    ASSERT_TRUE(put(**other, 0, piece, f.piece(piece)).ok());
+    ASSERT_TRUE((*other)->write(0, piece, f.piece(piece)).ok());
   ASSERT_TRUE((*other)->sync().ok());
   EXPECT_FALSE((*other)->finish({0}).at(0).ok());
   EXPECT_FALSE(fs::exists(f.root / "in" / "lie.bin"));
@@ -121,7 +123,7 @@ TEST(ReceiveDisk, ABadPieceNeverReachesTheFileOrItsRunningHash) {
   EXPECT_EQ((*disk)->check(1, 0, f.piece(0)), PieceVerdict::unwanted);            // no such entry
   // The good pieces, in order, after the bad one: the whole-file hash comes out right.
   for (std::uint32_t piece = 0; piece < 4; ++piece) {
-    ASSERT_TRUE(put(**disk, 0, piece, f.piece(piece)).ok());
+    ASSERT_TRUE((*disk)->write(0, piece, f.piece(piece)).ok());
   }
   ASSERT_TRUE((*disk)->sync().ok());
   auto finished = (*disk)->finish({0});
@@ -131,15 +133,8 @@ TEST(ReceiveDisk, ABadPieceNeverReachesTheFileOrItsRunningHash) {
 
 TEST(ReceiveDisk, AfterARestartPiecesThePartHoldsButTheStoreMissedAreTakenBack) {
   Fixture f;
-  Placement placement;
-  {
-    auto disk = ReceiveDisk::accept(f.manifest, f.root / "in");
-    ASSERT_TRUE(disk.ok());
-    placement = (*disk)->placement();
-    // Written, never synced nor stored: the process "dies" here.
-    ASSERT_TRUE(put(**disk, 0, 0, f.piece(0)).ok());
-    ASSERT_TRUE(put(**disk, 0, 2, f.piece(2)).ok());
-  }
+  // Written, never synced nor stored: the process "dies" here.
+  const Placement placement = run_before_restart(f, {0, 2}, /*synced=*/false);
   {
     // Half of piece 1 made it before the death: not taken back.
     std::fstream part(f.root / "in" / "f.bin.part",
@@ -156,9 +151,9 @@ TEST(ReceiveDisk, AfterARestartPiecesThePartHoldsButTheStoreMissedAreTakenBack) 
   std::vector<std::uint32_t> pieces;
   for (const auto& ref : *recovered) pieces.push_back(ref.piece);
   EXPECT_EQ(pieces, (std::vector<std::uint32_t>{0, 2}));
-  EXPECT_EQ(put(**disk, 0, 0, f.piece(0)).value(), PieceVerdict::unwanted);  // held now
-  ASSERT_TRUE(put(**disk, 0, 1, f.piece(1)).ok());
-  ASSERT_TRUE(put(**disk, 0, 3, f.piece(3)).ok());
+  EXPECT_EQ((*disk)->write(0, 0, f.piece(0)).value(), PieceVerdict::unwanted);  // held now
+  ASSERT_TRUE((*disk)->write(0, 1, f.piece(1)).ok());
+  ASSERT_TRUE((*disk)->write(0, 3, f.piece(3)).ok());
   ASSERT_TRUE((*disk)->sync().ok());
   auto finished = (*disk)->finish({0});
   ASSERT_TRUE(finished.at(0).ok()) << finished.at(0).error().message;
